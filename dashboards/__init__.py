@@ -1,1 +1,1 @@
-"""dashboards package."""
+"""Web pages served by the API."""

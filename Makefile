@@ -1,0 +1,70 @@
+# pledgewatch developer commands. A newcomer needs two: `make run` and `make test`.
+#   make run    environment, SQLite migrations, the service on the embedded ledger
+#   make test   environment, PostgreSQL for tests, lint and import rules, the whole suite
+#   make lint | demo | bench | clean
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.PHONY: help env run test lint demo bench clean
+
+UV_VERSION := 0.13.8
+# Where uv goes when it is not on PATH (pip --target works despite Debian's PEP 668 marker).
+UV_HOME := .cache/uv
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_HOME)/bin/uv)
+# Never re-resolve or rewrite uv.lock from make: install exactly what it pins.
+export UV_FROZEN := 1
+
+define lint_commands
+$(UV) run ruff check .; \
+$(UV) run ruff format --check .; \
+$(UV) run mypy pledge loans chaincode services; \
+$(UV) run lint-imports
+endef
+
+help:
+	@echo "make run    start pledgewatch on the embedded ledger (SQLite, demo organisations)"
+	@echo "make test   provision PostgreSQL, lint, check import rules, run the whole suite"
+	@echo "make lint | demo | bench | clean"
+
+env:
+	@if ! command -v "$(UV)" >/dev/null 2>&1; then \
+	  if ! python3 -m pip --version >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ]; then \
+	    echo "==> installing pip from the Debian packages"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip; \
+	  fi; \
+	  echo "==> installing uv $(UV_VERSION) into $(UV_HOME)"; \
+	  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+	    --target "$(UV_HOME)" "uv==$(UV_VERSION)"; \
+	fi
+	$(UV) sync --frozen
+
+run: env
+	$(UV) run pledgewatch db upgrade
+	$(UV) run pledgewatch run
+
+# The provisioning script prints the test database URL as its last line; pytest reads it from
+# PLEDGEWATCH_TEST_PG_URL.
+test: env
+	PLEDGEWATCH_TEST_PG_URL="$$(scripts/test-services.sh | tail -n 1)"; \
+	export PLEDGEWATCH_TEST_PG_URL; \
+	$(lint_commands); \
+	$(UV) run pytest
+
+lint: env
+	$(lint_commands)
+
+demo: env
+	$(UV) run pledgewatch demo
+
+bench: env
+	@shopt -s nullglob; benches=(bench/*.py); \
+	if [ $${#benches[@]} -eq 0 ]; then echo "no benchmarks in bench/ yet"; fi; \
+	for bench in "$${benches[@]}"; do \
+	  echo "==> $$bench"; \
+	  $(UV) run python "$$bench"; \
+	done
+
+clean:
+	scripts/stop-services.sh --purge
+	rm -rf var .cache/pg

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Stop the private PostgreSQL test cluster started by scripts/test-services.sh.
+# With --purge, also delete the cluster's data (including a /var/tmp fallback folder).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_HOME="$ROOT/.cache/pg"
+CLUSTER="$PG_HOME/cluster"
+
+purge=false
+case "${1:-}" in
+    --purge) purge=true ;;
+    "") ;;
+    *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
+esac
+
+log() { printf 'stop-services: %s\n' "$*" >&2; }
+
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+if [ ! -e "$CLUSTER" ]; then
+    log "no test cluster in .cache/pg"
+    exit 0
+fi
+
+CLUSTER_REAL="$(readlink -f "$CLUSTER")"
+DATA="$CLUSTER_REAL/data"
+PG_CTL="$(ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -n 1 || true)"
+
+if [ -n "$PG_CTL" ] && [ -s "$DATA/PG_VERSION" ] \
+    && as_pg "$PG_CTL" -D "$DATA" status >/dev/null 2>&1; then
+    log "stopping PostgreSQL"
+    as_pg "$PG_CTL" -D "$DATA" -m fast -w stop >&2
+else
+    log "PostgreSQL is not running"
+fi
+
+if $purge; then
+    log "removing the test cluster"
+    if [ -L "$CLUSTER" ]; then
+        rm -rf "$CLUSTER_REAL"
+    fi
+    rm -rf "$PG_HOME"
+fi

@@ -1,0 +1,49 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dashboards.views import router as dashboard_router
+from loans.api import router as loans_router
+from pledge.api import router as pledge_router
+from services.api.problems import install_problem_handlers
+from services.api.routers import auth, ledger, orgs
+from services.bootstrap import Container
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the API around an already wired container."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        container.connect_ledger()
+        # Commands queued before a restart are submitted now rather than waiting for a job.
+        container.pump()
+        yield
+
+    app = FastAPI(
+        title="pledgewatch",
+        version="0.1.0",
+        description=(
+            "Supply-chain finance against goods pledged in a watched warehouse. Ledger-bound "
+            "commands answer 202 with a command to follow at /commands/{id}; errors are RFC 9457 "
+            "problem+json with a stable `code`; money-moving POSTs need an Idempotency-Key."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    for router in (auth.router, orgs.router, pledge_router, loans_router, ledger.router):
+        app.include_router(router)
+    app.include_router(dashboard_router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return app

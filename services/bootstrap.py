@@ -1,0 +1,91 @@
+"""Composition root: builds the engine, the ledger adapter, the outbox and the use-case context."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from chaincode.contract import REQUIRED_ENDORSERS, PledgeContract
+from loans.service import utcnow
+from pledge.ports import Context
+from services.db import make_engine, make_session_factory
+from services.identity.tables import Org
+from services.ledger.confirmations import build_handlers
+from services.ledger.embedded import EmbeddedLedger
+from services.ledger.outbox import EventListener, HandlerRegistry, OutboxWorker
+from services.ledger.port import LedgerPort
+from services.ledger.signing import Keyring
+from services.settings import LedgerKind, Settings
+
+
+@dataclass
+class Container:
+    """Everything the entrypoints share; nothing connects until it is built."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    handlers: HandlerRegistry
+    ledger: LedgerPort | None = None
+    worker: OutboxWorker | None = None
+    listener: EventListener | None = None
+    _pump_lock: threading.Lock = field(default_factory=threading.Lock)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def context(self) -> Context:
+        """The time and keys a use case runs with."""
+        return Context(
+            now=utcnow(),
+            lien_secret=self.settings.ledger.lien_key_secret.encode(),
+            commit_secret=self.settings.ledger.commitment_salt.encode(),
+        )
+
+    def connect_ledger(self) -> None:
+        """(Re)build the ledger adapter; call again after organisations change."""
+        if self.settings.ledger.kind is not LedgerKind.EMBEDDED:
+            raise RuntimeError(
+                f"ledger kind {self.settings.ledger.kind.value} is not available in this build"
+            )
+        with self.session_factory() as session:
+            orgs = {o.msp_id: o.kind for o in session.scalars(select(Org))}
+        ledger = EmbeddedLedger(
+            self.session_factory,
+            PledgeContract(),
+            orgs,
+            Keyring(self.settings.ledger.key_dir),
+            required_endorsers=REQUIRED_ENDORSERS,
+        )
+        ledger.register_orgs()
+        self.ledger = ledger
+        self.worker = OutboxWorker(self.session_factory, ledger, self.handlers)
+        self.listener = EventListener(self.session_factory, ledger, self.handlers)
+
+    def pump(self) -> tuple[int, int]:
+        """Submit queued commands and apply ledger events; on the embedded ledger, immediate."""
+        if self.worker is None or self.listener is None:
+            self.connect_ledger()
+        assert self.worker is not None and self.listener is not None
+        # One pump at a time: the outbox and the checkpoint are shared by every request.
+        with self._pump_lock:
+            sent = self.worker.drain()
+            seen = self.listener.poll()
+        return sent, seen
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def build_container(settings: Settings) -> Container:
+    """Wire the service from settings."""
+    engine = make_engine(settings.db.url, settings.db.echo)
+    return Container(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        handlers=build_handlers(),
+    )

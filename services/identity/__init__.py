@@ -1,0 +1,1 @@
+"""Identity and access: organisations, users, passwords, tokens and machine API keys."""

@@ -1,0 +1,1 @@
+"""Ledger port, its adapters, and the outbox that feeds them."""

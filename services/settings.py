@@ -1,0 +1,102 @@
+"""Typed settings tree, read from PLEDGEWATCH_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that ship in the repository so `make run` works out of the box. Anything outside dev
+# mode that still uses one of them is refused at start-up.
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_LIEN_KEY_SECRET = "dev-only-lien-key-secret-change-me"
+DEV_SALT_SECRET = "dev-only-commitment-salt-change-me"
+
+
+class Mode(StrEnum):
+    """How strict start-up checks are."""
+
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class LedgerKind(StrEnum):
+    """Which ledger adapter the service talks to."""
+
+    EMBEDDED = "embedded"
+    FABRIC = "fabric"
+
+
+class DatabaseSettings(BaseModel):
+    """Where the relational state lives."""
+
+    url: str = "sqlite:///var/pledgewatch.db"
+    echo: bool = False
+
+
+class AuthSettings(BaseModel):
+    """Token issuance for people; API keys for machines."""
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithm: str = "HS256"
+    token_minutes: int = 60
+
+
+class LedgerSettings(BaseModel):
+    """Ledger adapter choice and the embedded ledger's signing keys."""
+
+    kind: LedgerKind = LedgerKind.EMBEDDED
+    key_dir: Path = Path("var/ledger-keys")
+    lien_key_secret: str = DEV_LIEN_KEY_SECRET
+    commitment_salt: str = DEV_SALT_SECRET
+
+
+class ApiSettings(BaseModel):
+    """Where the HTTP API listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Settings(BaseSettings):
+    """The whole configuration; nested fields use `__`, e.g. PLEDGEWATCH_DB__URL."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PLEDGEWATCH_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    mode: Mode = Mode.DEV
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    jobs_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_outside_dev(self) -> Settings:
+        if self.mode is Mode.DEV:
+            return self
+        defaults = {
+            "auth.jwt_secret": (self.auth.jwt_secret, DEV_JWT_SECRET),
+            "ledger.lien_key_secret": (self.ledger.lien_key_secret, DEV_LIEN_KEY_SECRET),
+            "ledger.commitment_salt": (self.ledger.commitment_salt, DEV_SALT_SECRET),
+        }
+        still_default = [name for name, (value, dev) in defaults.items() if value == dev]
+        if still_default:
+            raise ValueError(
+                "refusing to start outside dev mode with the built-in dev secrets for: "
+                + ", ".join(still_default)
+            )
+        short = [name for name, (value, _) in defaults.items() if len(value) < 32]
+        if short:
+            raise ValueError("secrets must be at least 32 characters: " + ", ".join(short))
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,145 @@
+"""SQL unit of work: repositories over one session, the outbox, and one commit per use case."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from loans.model import Accrual, Loan, LoanProduct, MarginCall, Price, Repayment
+from loans.tables import map_loans
+from pledge.errors import NotFound
+from pledge.model import Bay, Commodity, Lot, Movement, Receipt, ReleaseOrder, Warehouse
+from pledge.parties import OrgKind
+from pledge.tables import map_pledge
+from services.identity.tables import Org
+from services.ledger import outbox
+
+T = TypeVar("T")
+
+map_pledge()
+map_loans()
+
+
+class SqlRepository(Generic[T]):
+    """Objects of one mapped class in the unit of work's session."""
+
+    def __init__(self, session: Session, cls: type[T]) -> None:
+        self._session = session
+        self._cls = cls
+
+    def get(self, ident: str) -> T | None:
+        """The object with this primary key, or None."""
+        return self._session.get(self._cls, ident)
+
+    def add(self, obj: T) -> None:
+        """Track a new object."""
+        self._session.add(obj)
+
+    def find(self, **equals: Any) -> list[T]:
+        """Objects whose attributes equal the given values, in primary-key order."""
+        stmt = select(self._cls).filter_by(**equals)
+        return list(self._session.scalars(stmt))
+
+
+class SqlLedgerCommands:
+    """Queues ledger commands in the same session, so state and outbox commit together."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.enqueued: list[str] = []
+
+    def enqueue(
+        self,
+        *,
+        org_id: str,
+        kind: str,
+        subject_type: str,
+        subject_id: str,
+        fn: str,
+        args: Mapping[str, Any],
+        submitter_msp: str,
+        endorsers: Sequence[str] = (),
+    ) -> str:
+        """Queue a ledger transaction; returns the command id to follow."""
+        command = outbox.enqueue(
+            self._session,
+            org_id=org_id,
+            kind=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            fn=fn,
+            args=args,
+            submitter_msp=submitter_msp,
+            endorsers=endorsers,
+        )
+        self.enqueued.append(command.id)
+        return command.id
+
+
+class SqlOrgDirectory:
+    """Organisation kinds and MSP ids from the identity tables."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def kind_of(self, org_id: str) -> OrgKind | None:
+        """The organisation's kind, or None when unknown."""
+        org = self._session.get(Org, org_id)
+        return None if org is None else OrgKind(org.kind)
+
+    def msp_of(self, org_id: str) -> str:
+        """The organisation's MSP id."""
+        org = self._session.get(Org, org_id)
+        if org is None:
+            raise NotFound("org_not_found", f"no organisation {org_id}")
+        return org.msp_id
+
+
+class SqlUnitOfWork:
+    """One session for one use case; changes land only on commit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = s = session
+        self.warehouses = SqlRepository(s, Warehouse)
+        self.bays = SqlRepository(s, Bay)
+        self.commodities = SqlRepository(s, Commodity)
+        self.lots = SqlRepository(s, Lot)
+        self.receipts = SqlRepository(s, Receipt)
+        self.orders = SqlRepository(s, ReleaseOrder)
+        self.movements = SqlRepository(s, Movement)
+        self.products = SqlRepository(s, LoanProduct)
+        self.prices = SqlRepository(s, Price)
+        self.loans = SqlRepository(s, Loan)
+        self.repayments = SqlRepository(s, Repayment)
+        self.accruals = SqlRepository(s, Accrual)
+        self.margin_calls = SqlRepository(s, MarginCall)
+        self.ledger = SqlLedgerCommands(s)
+        self.orgs = SqlOrgDirectory(s)
+        self.committed = False
+
+    @classmethod
+    def start(cls, session_factory: sessionmaker[Session]) -> SqlUnitOfWork:
+        """A unit of work on a fresh session."""
+        return cls(session_factory())
+
+    def commit(self) -> None:
+        """Write every change in one transaction."""
+        self.session.commit()
+        self.committed = True
+
+    def __enter__(self) -> SqlUnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Anything not committed by the use case is thrown away: a refused request changes nothing.
+        self.session.rollback()
+        self.session.close()
