@@ -68,6 +68,11 @@ class ReleaseQuote:
     releasable: Decimal
 
 
+# A receipt already under someone's lien may still be offered (a refinancing, or a fraud): the
+# bank cannot see other banks' liens, so the ledger's lien check decides, not local state.
+PLEDGEABLE = frozenset({ReceiptStatus.ISSUED, ReceiptStatus.PLEDGED})
+
+
 # --- products and prices -------------------------------------------------------------------
 
 
@@ -257,10 +262,10 @@ def apply_for_loan(
         receipt = uow.receipts.get(rid)
         if receipt is None or receipt.depositor_org_id != actor.org_id:
             raise NotFound("receipt_not_found", f"no receipt {rid}")
-        if receipt.status is not ReceiptStatus.ISSUED:
+        if receipt.status not in PLEDGEABLE:
             raise Conflict(
                 "receipt_not_available",
-                f"receipt {receipt.number} is {receipt.status.value}, not issued",
+                f"receipt {receipt.number} is {receipt.status.value}; it cannot secure a loan",
             )
         if product.haircut(receipt.commodity_code) is None:
             raise Invalid(
@@ -381,7 +386,7 @@ def approve_loan(uow: LoansUnitOfWork, actor: Actor, ctx: Context, loan_id: str)
     if len(warehouses) != 1:
         raise Invalid("mixed_warehouses", "a loan's receipts must come from one warehouse")
     for receipt in receipts:
-        if receipt.status is not ReceiptStatus.ISSUED:
+        if receipt.status not in PLEDGEABLE:
             raise Conflict(
                 "receipt_not_available", f"receipt {receipt.number} is {receipt.status.value}"
             )

@@ -9,11 +9,13 @@ from collections.abc import Mapping
 
 
 def lien_keys(secret: bytes, warehouse_id: str, lot_id: str, epcs: list[str]) -> list[str]:
-    """One key per tagged unit (so duplicate receipts for the same tags collide), else per lot."""
-    identities = [f"epc|{epc.lower()}" for epc in epcs] or [f"lot|{lot_id}"]
+    """One key per tagged unit, else one per lot; duplicate receipts for the same tags collide."""
+    # An EPC is globally unique, so its key leaves the warehouse out: the same tagged goods
+    # booked again in another warehouse still hit the first lien. Untagged bulk goods have no
+    # identity but their lot, which only means something inside its warehouse.
+    identities = [f"epc|{epc.lower()}" for epc in epcs] or [f"lot|{warehouse_id}|{lot_id}"]
     return sorted(
-        hmac.new(secret, f"{warehouse_id}|{ident}".encode(), hashlib.sha256).hexdigest()
-        for ident in identities
+        hmac.new(secret, ident.encode(), hashlib.sha256).hexdigest() for ident in identities
     )
 
 

@@ -141,5 +141,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         # Anything not committed by the use case is thrown away: a refused request changes nothing.
-        self.session.rollback()
+        # close() alone also discards it, but keeps loaded objects readable for the response.
+        if exc is not None:
+            self.session.rollback()
         self.session.close()

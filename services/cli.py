@@ -1,0 +1,127 @@
+"""The `pledgewatch` command line."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from services.cli_admin import apikey_app, org_app, user_app
+from services.settings import Mode, get_settings
+
+app = typer.Typer(
+    help="pledgewatch: loans against warehouse goods that cannot be pledged twice.",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database schema to the latest (or given) revision."""
+    from services.migrate import upgrade
+
+    url = get_settings().db.url
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
+        bar.add_task(f"migrating {_safe(url)} to {revision}")
+        upgrade(url, revision)
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Re-check every block's hash, link, signatures and the world state; exit 1 if broken."""
+    from services.bootstrap import build_container
+
+    container = build_container(get_settings())
+    try:
+        container.connect_ledger()
+        assert container.ledger is not None
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
+            bar.add_task("verifying the chain")
+            report = container.ledger.verify()
+    finally:
+        container.close()
+    if report.ok:
+        console.print(f"[green]ledger OK[/green]: {report.blocks} blocks verified")
+        return
+    console.print(
+        f"[red]ledger BROKEN at block {report.first_broken}[/red]: {report.reason} "
+        f"({report.blocks} blocks verified before it)"
+    )
+    raise typer.Exit(code=1)
+
+
+@app.command("run")
+def run(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    seed: Annotated[bool, typer.Option(help="Create the demo organisations in dev mode.")] = True,
+) -> None:
+    """Start the API, the placeholder dashboard and the jobs on the configured back-ends."""
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.bootstrap import build_container
+    from services.migrate import upgrade
+    from services.scheduler import start_scheduler
+    from services.seed import DEMO_ORGS, DEMO_PASSWORD, seed_demo
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    upgrade(settings.db.url)
+    container = build_container(settings)
+    if seed and settings.mode is Mode.DEV:
+        seed_demo(container.session_factory)
+    container.connect_ledger()
+    scheduler = start_scheduler(container) if settings.jobs_enabled else None
+    bind_host = host or settings.api.host
+    bind_port = port or settings.api.port
+    url = f"http://{bind_host}:{bind_port}"
+    console.print(f"[bold]pledgewatch[/bold] on {url}  (API docs {url}/docs)")
+    console.print(f"ledger: {settings.ledger.kind.value}, database: {_safe(settings.db.url)}")
+    if settings.mode is Mode.DEV:
+        console.print("demo logins (password [bold]" + DEMO_PASSWORD + "[/bold]):")
+        for demo in DEMO_ORGS:
+            console.print(f"  {demo.username:<20} {demo.kind.value:<10} {demo.name}")
+        console.print(f"play the story in another terminal: pledgewatch demo --url {url}")
+    try:
+        uvicorn.run(create_app(container), host=bind_host, port=bind_port, log_level="info")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        container.close()
+
+
+@app.command("demo")
+def demo(
+    url: Annotated[str | None, typer.Option(help="A running server; default: in-process.")] = None,
+) -> None:
+    """Play the whole story through the HTTP API, printing each step and a summary."""
+    from services.demo import run_demo
+
+    ok = run_demo(url, console)
+    raise typer.Exit(code=0 if ok else 1)
+
+
+def _safe(url: str) -> str:
+    # Never print a database password.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def main() -> None:
+    """Entry point of the `pledgewatch` script."""
+    app()
