@@ -25,6 +25,7 @@ from loans.schemas import (
     RepaidOut,
     RepaymentIn,
     RepaymentOut,
+    ValuationLineOut,
     ValuationOut,
 )
 from pledge.errors import Invalid
@@ -231,14 +232,14 @@ def valuation(loan_id: str, actor: ActorDep, request: Request) -> Any:
         return ValuationOut(
             currency=loan.currency,
             lines=[
-                {
-                    "receipt_id": ln.receipt_id,
-                    "commodity_code": ln.commodity_code,
-                    "quantity": ln.quantity,
-                    "unit_price": ln.unit_price.amount,
-                    "haircut": ln.haircut,
-                    "value": ln.value.amount,
-                }
+                ValuationLineOut(
+                    receipt_id=ln.receipt_id,
+                    commodity_code=ln.commodity_code,
+                    quantity=ln.quantity,
+                    unit_price=ln.unit_price.amount,
+                    haircut=ln.haircut,
+                    value=ln.value.amount,
+                )
                 for ln in v.lines
             ],
             collateral=v.collateral.amount,
@@ -302,7 +303,10 @@ def repay(
         out = RepaidOut(
             repayment=RepaymentOut.model_validate(repayment),
             loan=_fresh_loan(request, actor, loan_id),
-            release_quote=read(request, service.release_quote, actor, loan_id),
+            release_quote=[
+                ReleaseQuoteOut.model_validate(q)
+                for q in read(request, service.release_quote, actor, loan_id)
+            ],
             commands=commands_out(request, commands),
         )
         return 202, out.model_dump(mode="json")

@@ -11,9 +11,32 @@ from pledge.ports import PledgeUnitOfWork, Repository
 class LoansUnitOfWork(PledgeUnitOfWork, Protocol):
     """Everything a loan use case touches, committed once."""
 
-    products: Repository[LoanProduct]
-    prices: Repository[Price]
-    loans: Repository[Loan]
-    repayments: Repository[Repayment]
-    accruals: Repository[Accrual]
-    margin_calls: Repository[MarginCall]
+    @property
+    def products(self) -> Repository[LoanProduct]:
+        """The products."""
+        ...
+
+    @property
+    def prices(self) -> Repository[Price]:
+        """The prices."""
+        ...
+
+    @property
+    def loans(self) -> Repository[Loan]:
+        """The loans."""
+        ...
+
+    @property
+    def repayments(self) -> Repository[Repayment]:
+        """The repayments."""
+        ...
+
+    @property
+    def accruals(self) -> Repository[Accrual]:
+        """The accruals."""
+        ...
+
+    @property
+    def margin_calls(self) -> Repository[MarginCall]:
+        """The margin calls."""
+        ...

@@ -72,15 +72,50 @@ class Context:
 class PledgeUnitOfWork(Protocol):
     """Everything a collateral use case touches, committed once."""
 
-    warehouses: Repository[Warehouse]
-    bays: Repository[Bay]
-    commodities: Repository[Commodity]
-    lots: Repository[Lot]
-    receipts: Repository[Receipt]
-    orders: Repository[ReleaseOrder]
-    movements: Repository[Movement]
-    ledger: LedgerCommands
-    orgs: OrgDirectory
+    @property
+    def warehouses(self) -> Repository[Warehouse]:
+        """The warehouses."""
+        ...
+
+    @property
+    def bays(self) -> Repository[Bay]:
+        """The bays."""
+        ...
+
+    @property
+    def commodities(self) -> Repository[Commodity]:
+        """The commodities."""
+        ...
+
+    @property
+    def lots(self) -> Repository[Lot]:
+        """The lots."""
+        ...
+
+    @property
+    def receipts(self) -> Repository[Receipt]:
+        """The receipts."""
+        ...
+
+    @property
+    def orders(self) -> Repository[ReleaseOrder]:
+        """The orders."""
+        ...
+
+    @property
+    def movements(self) -> Repository[Movement]:
+        """The movements."""
+        ...
+
+    @property
+    def ledger(self) -> LedgerCommands:
+        """The queue of ledger commands."""
+        ...
+
+    @property
+    def orgs(self) -> OrgDirectory:
+        """What the domain may know of other organisations."""
+        ...
 
     def commit(self) -> None:
         """Write every change at once."""

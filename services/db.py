@@ -109,7 +109,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         """Attach UTC when the database returns a naive value."""
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def str_enum(enum_cls: type[StrEnum]) -> SAEnum:

@@ -15,6 +15,11 @@ def load_metadata() -> MetaData:
     import services.uow  # maps the pledge and loans dataclasses onto their tables
     from services.db import metadata
 
-    _ = (services.api.idempotency, services.identity.tables, services.ledger.embedded_tables,
-         services.ledger.tables, services.uow)
+    _ = (
+        services.api.idempotency,
+        services.identity.tables,
+        services.ledger.embedded_tables,
+        services.ledger.tables,
+        services.uow,
+    )
     return metadata

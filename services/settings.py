@@ -11,9 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that ship in the repository so `make run` works out of the box. Anything outside dev
 # mode that still uses one of them is refused at start-up.
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
-DEV_LIEN_KEY_SECRET = "dev-only-lien-key-secret-change-me"
-DEV_SALT_SECRET = "dev-only-commitment-salt-change-me"
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
+DEV_LIEN_KEY_SECRET = "dev-only-lien-key-secret-change-me"  # noqa: S105
+DEV_SALT_SECRET = "dev-only-commitment-salt-change-me"  # noqa: S105
 
 
 class Mode(StrEnum):
