@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from loans import service
+from loans import catalogue, lending, pricefeed, releases, servicing, valuing
 from loans.model import Loan, LoanStatus
 from loans.money import Money
 from loans.schemas import (
@@ -48,12 +48,12 @@ MAX_CSV_BYTES = 1_000_000
 def loan_out(loan: Loan) -> LoanOut:
     """A loan with its current outstanding amount."""
     view = LoanOut.model_validate(loan)
-    view.outstanding = service.outstanding(loan).amount
+    view.outstanding = valuing.outstanding(loan).amount
     return view
 
 
 def _fresh_loan(request: Request, actor: Actor, loan_id: str) -> LoanOut:
-    return read(request, lambda uow: loan_out(service.visible_loan(uow, actor, loan_id)))
+    return read(request, lambda uow: loan_out(lending.visible_loan(uow, actor, loan_id)))
 
 
 # --- products and prices -------------------------------------------------------------------
@@ -63,7 +63,7 @@ def _fresh_loan(request: Request, actor: Actor, loan_id: str) -> LoanOut:
 def create_product(body: ProductIn, actor: ActorDep, request: Request) -> Any:
     """Publish a pledge-loan product."""
     ctx = container_of(request).context()
-    product, _ = act(request, service.create_product, actor, ctx, **body.model_dump())
+    product, _ = act(request, catalogue.create_product, actor, ctx, **body.model_dump())
     return product
 
 
@@ -82,7 +82,7 @@ def list_products(actor: ActorDep, request: Request, limit: Limit = 50, offset: 
 @router.get("/products/{product_id}", response_model=ProductOut)
 def get_product(product_id: str, actor: ActorDep, request: Request) -> Any:
     """One product you may see."""
-    return read(request, service.visible_product, actor, product_id)
+    return read(request, catalogue.visible_product, actor, product_id)
 
 
 @router.post("/prices", status_code=201, response_model=PriceOut)
@@ -91,7 +91,7 @@ def record_price(body: PriceIn, actor: ActorDep, request: Request) -> Any:
     ctx = container_of(request).context()
     price, _ = act(
         request,
-        service.record_price,
+        pricefeed.record_price,
         actor,
         ctx,
         body.commodity_code,
@@ -117,7 +117,7 @@ async def import_prices(actor: ActorDep, request: Request) -> Any:
         raise Invalid("payload_too_large", f"CSV imports are limited to {MAX_CSV_BYTES} bytes")
     ctx = container_of(request).context()
     text = raw.decode("utf-8-sig", errors="replace")
-    prices, _ = act(request, service.import_prices_csv, actor, ctx, text)
+    prices, _ = act(request, pricefeed.import_prices_csv, actor, ctx, text)
     return prices
 
 
@@ -175,7 +175,7 @@ def list_receipts(
 @router.get("/receipts/{receipt_id}", response_model=ReceiptOut, tags=["collateral"])
 def get_receipt(receipt_id: str, actor: ActorDep, request: Request) -> Any:
     """One receipt you may see."""
-    return read(request, service.visible_loan_receipt, actor, receipt_id)
+    return read(request, lending.visible_loan_receipt, actor, receipt_id)
 
 
 # --- loans ---------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def apply(body: LoanIn, actor: ActorDep, request: Request) -> Any:
     """Apply for a loan against your issued receipts."""
     ctx = container_of(request).context()
     loan, _ = act(
-        request, service.apply_for_loan, actor, ctx, body.product_id, body.receipt_ids, body.amount
+        request, lending.apply_for_loan, actor, ctx, body.product_id, body.receipt_ids, body.amount
     )
     return loan_out(loan)
 
@@ -224,11 +224,11 @@ def valuation(loan_id: str, actor: ActorDep, request: Request) -> Any:
     """Collateral value at the latest prices, and LTV (of the amount asked, until paid out)."""
 
     def query(uow: SqlUnitOfWork) -> ValuationOut:
-        loan = service.visible_loan(uow, actor, loan_id)
+        loan = lending.visible_loan(uow, actor, loan_id)
         exposure = None
         if loan.status in (LoanStatus.APPLIED, LoanStatus.APPROVED, LoanStatus.PLEDGED):
             exposure = Money(loan.amount_requested, loan.currency)
-        v = service.value_loan(uow, loan, exposure)
+        v = valuing.value_loan(uow, loan, exposure)
         return ValuationOut(
             currency=loan.currency,
             lines=[
@@ -263,14 +263,14 @@ def _loan_action(
 @router.post("/loans/{loan_id}/approve", status_code=202, response_model=LoanActionOut)
 def approve(loan_id: str, actor: ActorDep, request: Request) -> Any:
     """Approve within max LTV; the pledge is registered on the ledger (bank and warehouse)."""
-    return _loan_action(request, actor, service.approve_loan, loan_id)
+    return _loan_action(request, actor, lending.approve_loan, loan_id)
 
 
 @router.post("/loans/{loan_id}/reject", response_model=LoanOut)
 def reject(loan_id: str, body: RejectIn, actor: ActorDep, request: Request) -> Any:
     """Turn an application down with reasons."""
     ctx = container_of(request).context()
-    act(request, service.reject_loan, actor, ctx, loan_id, body.reasons)
+    act(request, lending.reject_loan, actor, ctx, loan_id, body.reasons)
     return _fresh_loan(request, actor, loan_id)
 
 
@@ -281,7 +281,7 @@ def disburse(
     """Pay out a pledged loan (Idempotency-Key required)."""
 
     def produce() -> tuple[int, Any]:
-        out = _loan_action(request, actor, service.disburse, loan_id)
+        out = _loan_action(request, actor, lending.disburse, loan_id)
         return 202, out.model_dump(mode="json")
 
     return idempotent(request, actor, idempotency_key, {"loan_id": loan_id}, produce)
@@ -299,13 +299,13 @@ def repay(
 
     def produce() -> tuple[int, Any]:
         ctx = container_of(request).context()
-        repayment, commands = act(request, service.repay, actor, ctx, loan_id, body.amount)
+        repayment, commands = act(request, servicing.repay, actor, ctx, loan_id, body.amount)
         out = RepaidOut(
             repayment=RepaymentOut.model_validate(repayment),
             loan=_fresh_loan(request, actor, loan_id),
             release_quote=[
                 ReleaseQuoteOut.model_validate(q)
-                for q in read(request, service.release_quote, actor, loan_id)
+                for q in read(request, releases.release_quote, actor, loan_id)
             ],
             commands=commands_out(request, commands),
         )
@@ -319,7 +319,7 @@ def list_repayments(loan_id: str, actor: ActorDep, request: Request) -> Any:
     """Payments received on a loan."""
 
     def query(uow: SqlUnitOfWork) -> list[Any]:
-        service.visible_loan(uow, actor, loan_id)
+        lending.visible_loan(uow, actor, loan_id)
         return sorted(uow.repayments.find(loan_id=loan_id), key=lambda r: r.received_at)
 
     return read(request, query)
@@ -328,7 +328,7 @@ def list_repayments(loan_id: str, actor: ActorDep, request: Request) -> Any:
 @router.get("/loans/{loan_id}/release-quote", response_model=list[ReleaseQuoteOut])
 def release_quote(loan_id: str, actor: ActorDep, request: Request) -> Any:
     """How much of each pledged receipt can be released while LTV stays within the maximum."""
-    return read(request, service.release_quote, actor, loan_id)
+    return read(request, releases.release_quote, actor, loan_id)
 
 
 @router.post("/loans/{loan_id}/release-orders", status_code=202, response_model=OrderIssuedOut)
@@ -345,7 +345,7 @@ def issue_release_order(
         ctx = container_of(request).context()
         order, commands = act(
             request,
-            service.issue_release_order,
+            releases.issue_release_order,
             actor,
             ctx,
             loan_id,
@@ -367,13 +367,13 @@ def issue_release_order(
 @router.post("/loans/{loan_id}/default", status_code=202, response_model=LoanActionOut)
 def declare_default(loan_id: str, actor: ActorDep, request: Request) -> Any:
     """Declare the borrower in default."""
-    return _loan_action(request, actor, service.declare_default, loan_id)
+    return _loan_action(request, actor, lending.declare_default, loan_id)
 
 
 @router.post("/loans/{loan_id}/liquidate", status_code=202, response_model=LoanActionOut)
 def liquidate(loan_id: str, actor: ActorDep, request: Request) -> Any:
     """Take the pledged goods of a defaulted loan to sell them."""
-    return _loan_action(request, actor, service.liquidate, loan_id)
+    return _loan_action(request, actor, lending.liquidate, loan_id)
 
 
 @router.get("/loans/{loan_id}/margin-calls", response_model=list[MarginCallOut])
@@ -381,7 +381,7 @@ def margin_calls(loan_id: str, actor: ActorDep, request: Request) -> Any:
     """Margin calls raised on a loan."""
 
     def query(uow: SqlUnitOfWork) -> list[Any]:
-        service.visible_loan(uow, actor, loan_id)
+        lending.visible_loan(uow, actor, loan_id)
         return sorted(uow.margin_calls.find(loan_id=loan_id), key=lambda c: c.raised_at)
 
     return read(request, query)

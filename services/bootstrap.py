@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chaincode.contract import REQUIRED_ENDORSERS, PledgeContract
-from loans.service import utcnow
 from pledge.ports import Context
 from services.db import make_engine, make_session_factory
 from services.identity.tables import Org
@@ -39,7 +39,7 @@ class Container:
     def context(self) -> Context:
         """The time and keys a use case runs with."""
         return Context(
-            now=utcnow(),
+            now=datetime.now(UTC),
             lien_secret=self.settings.ledger.lien_key_secret.encode(),
             commit_secret=self.settings.ledger.commitment_salt.encode(),
         )

@@ -6,7 +6,7 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from loans.service import accrue_all
+from loans.servicing import accrue_all
 from services.bootstrap import Container
 from services.uow import SqlUnitOfWork
 

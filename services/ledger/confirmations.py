@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from loans import service as loans
+from loans import lending
 from pledge import service as pledge
 from services.ledger.outbox import HandlerRegistry
 from services.ledger.port import LedgerEvent
@@ -34,20 +34,20 @@ def _pledge_ok(session: Session, command: LedgerCommand, _event: LedgerEvent | N
     uow = SqlUnitOfWork(session)
     loan = uow.loans.get(command.subject_id)
     if loan is not None:
-        loans.on_pledge_confirmed(uow, loan)
+        lending.on_pledge_confirmed(uow, loan)
 
 
 def _pledge_refused(session: Session, command: LedgerCommand) -> None:
     loan = SqlUnitOfWork(session).loans.get(command.subject_id)
     if loan is not None:
-        loans.on_pledge_rejected(loan, _reason(command))
+        lending.on_pledge_rejected(loan, _reason(command))
 
 
 def _lien_lifted(session: Session, command: LedgerCommand, _event: LedgerEvent | None) -> None:
     uow = SqlUnitOfWork(session)
     loan = uow.loans.get(command.subject_id)
     if loan is not None:
-        loans.on_lien_lifted(uow, loan)
+        lending.on_lien_lifted(uow, loan)
 
 
 def _order_ok(session: Session, command: LedgerCommand, _event: LedgerEvent | None) -> None:
