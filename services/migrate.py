@@ -14,7 +14,8 @@ def alembic_config(url: str) -> Config:
     """An Alembic config pointing at our migrations and the given database."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url)
+    # ConfigParser treats % as interpolation; URLs carry %-escapes (search_path options).
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["database_url"] = url
     return config
 
