@@ -78,6 +78,8 @@ def run(
     from services.seed import DEMO_ORGS, DEMO_PASSWORD, seed_demo
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The pump runs every two seconds; its scheduler chatter would drown everything else.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = get_settings()
     upgrade(settings.db.url)
     container = build_container(settings)
