@@ -7,7 +7,18 @@ from typing import Any
 from chaincode import liens, loans, receipts, releases
 from chaincode.args import Fields, bad, is_hex64, is_ident
 from chaincode.errors import ContractError
-from chaincode.state import ANCHOR, LIEN, PREFIXES, Record, decode, key, load
+from chaincode.state import (
+    ANCHOR,
+    LIEN,
+    LOAN,
+    PREFIXES,
+    RECEIPT,
+    RELEASE,
+    Record,
+    decode,
+    key,
+    load,
+)
 from chaincode.stub import Stub
 
 
@@ -16,14 +27,34 @@ def public_lien(lien: Record) -> Record:
     return {"lien_key": lien["lien_key"], "status": lien["status"]}
 
 
+def _require_party(stub: Stub, record: Record, what: str) -> Record:
+    """Only the lending bank, the warehouse and auditors read a loan or a release order."""
+    creator = stub.creator()
+    parties = {record.get("bank_msp"), record.get("warehouse_msp")}
+    if creator.role == "auditor" or creator.msp_id in parties:
+        return record
+    raise ContractError("NOT_A_PARTY", f"only the parties to this {what} may read it")
+
+
 def get_receipt(stub: Stub, raw: dict[str, Any]) -> Record:
-    """A receipt by id."""
-    return receipts.load_receipt(stub, Fields(raw, ("receipt_id",)).ident("receipt_id"))
+    """A receipt by id; the loan it secures is shown only to its warehouse and auditors."""
+    receipt = receipts.load_receipt(stub, Fields(raw, ("receipt_id",)).ident("receipt_id"))
+    return get_receipt_view(stub, receipt)
+
+
+def get_receipt_view(stub: Stub, receipt: Record) -> Record:
+    """A receipt as the caller may see it: without its loan unless they are its warehouse."""
+    creator = stub.creator()
+    if creator.role == "auditor" or creator.msp_id == receipt.get("warehouse_msp"):
+        return receipt
+    # Another bank would otherwise walk receipt -> loan -> lending bank.
+    return {k: v for k, v in receipt.items() if k != "loan_id"}
 
 
 def get_loan(stub: Stub, raw: dict[str, Any]) -> Record:
-    """A loan by id."""
-    return loans.load_loan(stub, Fields(raw, ("loan_id",)).ident("loan_id"))
+    """A loan by id, for its parties."""
+    loan = loans.load_loan(stub, Fields(raw, ("loan_id",)).ident("loan_id"))
+    return _require_party(stub, loan, "loan")
 
 
 def get_lien(stub: Stub, raw: dict[str, Any]) -> Record:
@@ -36,8 +67,9 @@ def get_lien(stub: Stub, raw: dict[str, Any]) -> Record:
 
 
 def get_release_order(stub: Stub, raw: dict[str, Any]) -> Record:
-    """A release order by id."""
-    return releases.load_order(stub, Fields(raw, ("order_id",)).ident("order_id"))
+    """A release order by id, for its parties."""
+    order = releases.load_order(stub, Fields(raw, ("order_id",)).ident("order_id"))
+    return _require_party(stub, order, "release order")
 
 
 def get_anchor(stub: Stub, raw: dict[str, Any]) -> Record:
@@ -69,6 +101,10 @@ def history(stub: Stub, raw: dict[str, Any]) -> Record:
         if value is not None and prefix == LIEN:
             # Without this, a lien's past values would name the bank that get_lien hides.
             value = public_lien(value)
+        elif value is not None and prefix in (LOAN, RELEASE):
+            value = _require_party(stub, value, prefix)
+        elif value is not None and prefix == RECEIPT:
+            value = get_receipt_view(stub, value)
         entries.append(
             {
                 "tx_id": entry.tx_id,

@@ -119,7 +119,22 @@ def test_receipts_loans_and_orders_read_back_as_stored(pledged: Net) -> None:
         lien_keys=[],
         commitment=h("o"),
     )
-    assert pledged.call(pledged.sme, "get_receipt", receipt_id="R1") == pledged.state("receipt:R1")
-    assert pledged.call(pledged.sme, "get_loan", loan_id="L1") == pledged.state("loan:L1")
-    order = pledged.call(pledged.sme, "get_release_order", order_id="O1")
+    assert pledged.call(pledged.auditor, "get_receipt", receipt_id="R1") == pledged.state(
+        "receipt:R1"
+    )
+    assert pledged.call(pledged.bank_a, "get_loan", loan_id="L1") == pledged.state("loan:L1")
+    order = pledged.call(pledged.auditor, "get_release_order", order_id="O1")
     assert order == pledged.state("release:O1")
+
+
+def test_other_members_see_receipts_without_their_loan_and_no_loans_at_all(pledged: Net) -> None:
+    stored = pledged.state("receipt:R1")
+    seen = pledged.call(pledged.bank_b, "get_receipt", receipt_id="R1")
+    assert stored["loan_id"] == "L1"
+    assert "loan_id" not in seen
+    assert seen == {k: v for k, v in stored.items() if k != "loan_id"}
+    pledged.refuse(pledged.bank_b, "get_loan", "NOT_A_PARTY", loan_id="L1")
+    pledged.refuse(pledged.sme, "get_loan", "NOT_A_PARTY", loan_id="L1")
+    history = pledged.call(pledged.auditor, "history", key="loan:L1")
+    assert history["history"], "auditors read a loan's history"
+    pledged.refuse(pledged.bank_b, "history", "NOT_A_PARTY", key="loan:L1")
