@@ -5,9 +5,16 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 # Secrets that ship in the repository so `make run` works out of the box. Anything outside dev
 # mode that still uses one of them is refused at start-up.
@@ -61,6 +68,19 @@ class ApiSettings(BaseModel):
     port: int = 8000
 
 
+class _EnvSource(EnvSettingsSource):
+    """Environment variables, plus the shorthand PLEDGEWATCH_LEDGER=fabric|embedded."""
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        """Read a bare ledger kind as the ledger's `kind`; everything else as usual."""
+        kinds = {k.value for k in LedgerKind}
+        if field_name == "ledger" and isinstance(value, str) and value.strip() in kinds:
+            return {"kind": value.strip()}
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
+
+
 class Settings(BaseSettings):
     """The whole configuration; nested fields use `__`, e.g. PLEDGEWATCH_DB__URL."""
 
@@ -74,6 +94,18 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     jobs_enabled: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then the environment (with the ledger shorthand), then .env."""
+        return (init_settings, _EnvSource(settings_cls), dotenv_settings, file_secret_settings)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:
