@@ -77,7 +77,9 @@ class _EnvSource(EnvSettingsSource):
         """Read a bare ledger kind as the ledger's `kind`; everything else as usual."""
         kinds = {k.value for k in LedgerKind}
         if field_name == "ledger" and isinstance(value, str) and value.strip() in kinds:
-            return {"kind": value.strip()}
+            # Nested PLEDGEWATCH_LEDGER__* variables still apply on top of the shorthand.
+            nested = super().prepare_field_value(field_name, field, None, value_is_complex)
+            return {"kind": value.strip(), **(nested or {})}
         return super().prepare_field_value(field_name, field, value, value_is_complex)
 
 
