@@ -32,7 +32,7 @@ from pledge.errors import Invalid
 from pledge.model import ReceiptStatus
 from pledge.parties import Actor, OrgKind, Role
 from pledge.schemas import ReceiptOut, ReleaseOrderOut
-from services.api.runner import act, commands_out, container_of, idempotent, read
+from services.api.runner import commands_out, idempotent, perform, read
 from services.api.schemas import Page, paginate
 from services.api.security import get_actor
 from services.uow import SqlUnitOfWork
@@ -62,8 +62,7 @@ def _fresh_loan(request: Request, actor: Actor, loan_id: str) -> LoanOut:
 @router.post("/products", status_code=201, response_model=ProductOut)
 def create_product(body: ProductIn, actor: ActorDep, request: Request) -> Any:
     """Publish a pledge-loan product."""
-    ctx = container_of(request).context()
-    product, _ = act(request, catalogue.create_product, actor, ctx, **body.model_dump())
+    product, _ = perform(request, catalogue.create_product, actor, **body.model_dump())
     return product
 
 
@@ -88,12 +87,10 @@ def get_product(product_id: str, actor: ActorDep, request: Request) -> Any:
 @router.post("/prices", status_code=201, response_model=PriceOut)
 def record_price(body: PriceIn, actor: ActorDep, request: Request) -> Any:
     """Add a price to your bank's feed; running loans are revalued at once."""
-    ctx = container_of(request).context()
-    price, _ = act(
+    price, _ = perform(
         request,
         pricefeed.record_price,
         actor,
-        ctx,
         body.commodity_code,
         body.currency,
         body.price,
@@ -115,9 +112,8 @@ async def import_prices(actor: ActorDep, request: Request) -> Any:
     raw = await request.body()
     if len(raw) > MAX_CSV_BYTES:
         raise Invalid("payload_too_large", f"CSV imports are limited to {MAX_CSV_BYTES} bytes")
-    ctx = container_of(request).context()
     text = raw.decode("utf-8-sig", errors="replace")
-    prices, _ = act(request, pricefeed.import_prices_csv, actor, ctx, text)
+    prices, _ = perform(request, pricefeed.import_prices_csv, actor, text)
     return prices
 
 
@@ -184,9 +180,8 @@ def get_receipt(receipt_id: str, actor: ActorDep, request: Request) -> Any:
 @router.post("/loans", status_code=201, response_model=LoanOut)
 def apply(body: LoanIn, actor: ActorDep, request: Request) -> Any:
     """Apply for a loan against your issued receipts."""
-    ctx = container_of(request).context()
-    loan, _ = act(
-        request, lending.apply_for_loan, actor, ctx, body.product_id, body.receipt_ids, body.amount
+    loan, _ = perform(
+        request, lending.apply_for_loan, actor, body.product_id, body.receipt_ids, body.amount
     )
     return loan_out(loan)
 
@@ -253,8 +248,7 @@ def valuation(loan_id: str, actor: ActorDep, request: Request) -> Any:
 def _loan_action(
     request: Request, actor: Actor, use_case: Any, loan_id: str, *args: Any
 ) -> LoanActionOut:
-    ctx = container_of(request).context()
-    _, commands = act(request, use_case, actor, ctx, loan_id, *args)
+    _, commands = perform(request, use_case, actor, loan_id, *args)
     return LoanActionOut(
         loan=_fresh_loan(request, actor, loan_id), commands=commands_out(request, commands)
     )
@@ -269,8 +263,7 @@ def approve(loan_id: str, actor: ActorDep, request: Request) -> Any:
 @router.post("/loans/{loan_id}/reject", response_model=LoanOut)
 def reject(loan_id: str, body: RejectIn, actor: ActorDep, request: Request) -> Any:
     """Turn an application down with reasons."""
-    ctx = container_of(request).context()
-    act(request, lending.reject_loan, actor, ctx, loan_id, body.reasons)
+    perform(request, lending.reject_loan, actor, loan_id, body.reasons)
     return _fresh_loan(request, actor, loan_id)
 
 
@@ -298,8 +291,7 @@ def repay(
     """Repay: fees, then interest, then principal (Idempotency-Key required)."""
 
     def produce() -> tuple[int, Any]:
-        ctx = container_of(request).context()
-        repayment, commands = act(request, servicing.repay, actor, ctx, loan_id, body.amount)
+        repayment, commands = perform(request, servicing.repay, actor, loan_id, body.amount)
         out = RepaidOut(
             repayment=RepaymentOut.model_validate(repayment),
             loan=_fresh_loan(request, actor, loan_id),
@@ -342,12 +334,10 @@ def issue_release_order(
     """Order the warehouse to release freed goods (Idempotency-Key required)."""
 
     def produce() -> tuple[int, Any]:
-        ctx = container_of(request).context()
-        order, commands = act(
+        order, commands = perform(
             request,
             releases.issue_release_order,
             actor,
-            ctx,
             loan_id,
             body.receipt_id,
             body.quantity,

@@ -24,7 +24,7 @@ from pledge.schemas import (
     WarehouseIn,
     WarehouseOut,
 )
-from services.api.runner import act, commands_out, container_of, idempotent, read
+from services.api.runner import act, commands_out, idempotent, perform, read
 from services.api.schemas import Page, paginate
 from services.api.security import get_actor
 from services.uow import SqlUnitOfWork
@@ -39,9 +39,8 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 @router.post("/warehouses", status_code=201, response_model=WarehouseOut)
 def create_warehouse(body: WarehouseIn, actor: ActorDep, request: Request) -> Any:
     """Register a warehouse your organisation runs."""
-    ctx = container_of(request).context()
-    warehouse, _ = act(
-        request, service.create_warehouse, actor, ctx, body.code, body.name, body.address
+    warehouse, _ = perform(
+        request, service.create_warehouse, actor, body.code, body.name, body.address
     )
     return warehouse
 
@@ -64,9 +63,8 @@ def get_warehouse(warehouse_id: str, actor: ActorDep, request: Request) -> Any:
 @router.post("/warehouses/{warehouse_id}/bays", status_code=201, response_model=BayOut)
 def add_bay(warehouse_id: str, body: BayIn, actor: ActorDep, request: Request) -> Any:
     """Add a bay, with its outline in each camera's view."""
-    ctx = container_of(request).context()
-    bay, _ = act(
-        request, service.add_bay, actor, ctx, warehouse_id, body.code, body.name, body.polygons
+    bay, _ = perform(
+        request, service.add_bay, actor, warehouse_id, body.code, body.name, body.polygons
     )
     return bay
 
@@ -108,12 +106,10 @@ def list_commodities(actor: ActorDep, request: Request) -> Any:
 @router.post("/lots", status_code=202, response_model=ReceivedOut)
 def receive_lot(body: LotIn, actor: ActorDep, request: Request) -> Any:
     """Book goods in and issue their warehouse receipt on the ledger."""
-    ctx = container_of(request).context()
-    receipt, commands = act(
+    receipt, commands = perform(
         request,
         service.receive_lot,
         actor,
-        ctx,
         body.bay_id,
         body.commodity_code,
         body.quantity,
@@ -154,12 +150,10 @@ def release(
     """Let goods leave; pledged goods need the bank's release order (Idempotency-Key required)."""
 
     def produce() -> tuple[int, Any]:
-        ctx = container_of(request).context()
-        movement, commands = act(
+        movement, commands = perform(
             request,
             service.release_goods,
             actor,
-            ctx,
             lot_id,
             body.quantity,
             body.epcs,

@@ -6,6 +6,7 @@ import os
 import secrets
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -369,7 +370,10 @@ def play(client: httpx.Client, console: Console) -> Story:
 @contextmanager
 def in_process_client() -> Iterator[httpx.Client]:
     """A fresh embedded service (SQLite, embedded ledger) in a temporary folder."""
-    from fastapi.testclient import TestClient
+    with warnings.catch_warnings():
+        # The test client warns about a future starlette; a newcomer need not read that.
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
 
     from services.api.app import create_app
     from services.bootstrap import build_container

@@ -37,6 +37,14 @@ def act(
     return result, commands
 
 
+def perform(
+    request: Request, use_case: Callable[..., R], actor: Actor, *args: Any, **kwargs: Any
+) -> tuple[R, list[str]]:
+    """Run a use case as `actor`, with the time and keys of this moment."""
+    ctx = container_of(request).context()
+    return act(request, use_case, actor, ctx, *args, **kwargs)
+
+
 def read(request: Request, query: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     """Run a read-only query over a unit of work that is never committed."""
     container = container_of(request)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from loans import lending
@@ -11,72 +14,51 @@ from services.ledger.port import LedgerEvent
 from services.ledger.tables import LedgerCommand
 from services.uow import SqlUnitOfWork
 
-
-def _reason(command: LedgerCommand) -> str:
-    return (
-        f"{command.reason_code}: {command.reason}" if command.reason_code else command.reason or ""
-    )
+Confirmed = Callable[[Session, LedgerCommand, LedgerEvent | None], None]
+Refused = Callable[[Session, LedgerCommand], None]
 
 
-def _receipt_ok(session: Session, command: LedgerCommand, _event: LedgerEvent | None) -> None:
-    receipt = SqlUnitOfWork(session).receipts.get(command.subject_id)
-    if receipt is not None:
-        pledge.on_receipt_confirmed(receipt)
+def reason_of(command: LedgerCommand) -> str:
+    """The ledger's reason for a refusal, with its code."""
+    if command.reason_code:
+        return f"{command.reason_code}: {command.reason}"
+    return command.reason or ""
 
 
-def _receipt_refused(session: Session, command: LedgerCommand) -> None:
-    receipt = SqlUnitOfWork(session).receipts.get(command.subject_id)
-    if receipt is not None:
-        pledge.on_receipt_rejected(receipt, _reason(command))
+def on_confirmed(repo: str, apply: Callable[[SqlUnitOfWork, Any], None]) -> Confirmed:
+    """A handler that loads the command's subject from `repo` and applies the confirmation."""
+
+    def handle(session: Session, command: LedgerCommand, _event: LedgerEvent | None) -> None:
+        uow = SqlUnitOfWork(session)
+        subject = getattr(uow, repo).get(command.subject_id)
+        if subject is not None:
+            apply(uow, subject)
+
+    return handle
 
 
-def _pledge_ok(session: Session, command: LedgerCommand, _event: LedgerEvent | None) -> None:
-    uow = SqlUnitOfWork(session)
-    loan = uow.loans.get(command.subject_id)
-    if loan is not None:
-        lending.on_pledge_confirmed(uow, loan)
+def on_refused(repo: str, apply: Callable[[Any, str], None]) -> Refused:
+    """A handler that loads the command's subject from `repo` and records the refusal."""
+
+    def handle(session: Session, command: LedgerCommand) -> None:
+        subject = getattr(SqlUnitOfWork(session), repo).get(command.subject_id)
+        if subject is not None:
+            apply(subject, reason_of(command))
+
+    return handle
 
 
-def _pledge_refused(session: Session, command: LedgerCommand) -> None:
-    loan = SqlUnitOfWork(session).loans.get(command.subject_id)
-    if loan is not None:
-        lending.on_pledge_rejected(loan, _reason(command))
-
-
-def _lien_lifted(session: Session, command: LedgerCommand, _event: LedgerEvent | None) -> None:
-    uow = SqlUnitOfWork(session)
-    loan = uow.loans.get(command.subject_id)
-    if loan is not None:
-        lending.on_lien_lifted(uow, loan)
-
-
-def _order_ok(session: Session, command: LedgerCommand, _event: LedgerEvent | None) -> None:
-    order = SqlUnitOfWork(session).orders.get(command.subject_id)
-    if order is not None:
-        pledge.on_order_confirmed(order)
-
-
-def _order_refused(session: Session, command: LedgerCommand) -> None:
-    order = SqlUnitOfWork(session).orders.get(command.subject_id)
-    if order is not None:
-        pledge.on_order_rejected(order, _reason(command))
-
-
-def _loan_note(session: Session, command: LedgerCommand) -> None:
+def _note_on_loan(loan: Any, reason: str) -> None:
     # A refused loan update means the ledger and the bank disagree: keep it visible on the loan.
-    loan = SqlUnitOfWork(session).loans.get(command.subject_id)
-    if loan is not None:
-        loan.reasons = [*loan.reasons, f"ledger refused {command.kind}: {_reason(command)}"]
+    loan.reasons = [*loan.reasons, f"the ledger refused an update: {reason}"]
+
+
+def _note_on_order(order: Any, reason: str) -> None:
+    order.reason = f"the ledger refused the release confirmation: {reason}"
 
 
 def _nothing(_session: Session, _command: LedgerCommand, _event: LedgerEvent | None) -> None:
     return None
-
-
-def _order_note(session: Session, command: LedgerCommand) -> None:
-    order = SqlUnitOfWork(session).orders.get(command.subject_id)
-    if order is not None:
-        order.reason = f"ledger refused the release confirmation: {_reason(command)}"
 
 
 def _ignore(_session: Session, _command: LedgerCommand) -> None:
@@ -86,12 +68,28 @@ def _ignore(_session: Session, _command: LedgerCommand) -> None:
 def build_handlers() -> HandlerRegistry:
     """Handlers for every kind of command the use cases enqueue."""
     registry = HandlerRegistry()
-    registry.register("issue_receipt", _receipt_ok, _receipt_refused)
-    registry.register("register_pledge", _pledge_ok, _pledge_refused)
-    registry.register("update_loan", _nothing, _loan_note)
-    registry.register("lift_lien", _lien_lifted, _loan_note)
-    registry.register("issue_release_order", _order_ok, _order_refused)
-    registry.register("confirm_release", _nothing, _order_note)
+    registry.register(
+        "issue_receipt",
+        on_confirmed("receipts", lambda _uow, r: pledge.on_receipt_confirmed(r)),
+        on_refused("receipts", pledge.on_receipt_rejected),
+    )
+    registry.register(
+        "register_pledge",
+        on_confirmed("loans", lending.on_pledge_confirmed),
+        on_refused("loans", lending.on_pledge_rejected),
+    )
+    registry.register("update_loan", _nothing, on_refused("loans", _note_on_loan))
+    registry.register(
+        "lift_lien",
+        on_confirmed("loans", lending.on_lien_lifted),
+        on_refused("loans", _note_on_loan),
+    )
+    registry.register(
+        "issue_release_order",
+        on_confirmed("orders", lambda _uow, o: pledge.on_order_confirmed(o)),
+        on_refused("orders", pledge.on_order_rejected),
+    )
+    registry.register("confirm_release", _nothing, on_refused("orders", _note_on_order))
     registry.register("retire_receipt", _nothing, _ignore)
     registry.register("anchor", _nothing, _ignore)
     return registry

@@ -8,13 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 from argon2 import PasswordHasher, Type
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from pledge.errors import DomainError
 from pledge.parties import OrgKind, Role
+from services.api.problems import install_problem_handlers
 from services.api.routers import auth, orgs
 from services.db import Base, make_engine, make_session_factory
 from services.identity import passwords, service
@@ -27,15 +26,6 @@ IDENTITY_TABLES = [
     identity_tables.User.__tablename__,
     identity_tables.ApiKey.__tablename__,
 ]
-# Stand-in for the real problem+json handler, which lives in the app factory.
-STATUS_BY_KIND = {
-    "invalid": 422,
-    "not_found": 404,
-    "conflict": 409,
-    "forbidden": 403,
-    "unauthenticated": 401,
-    "rate_limited": 429,
-}
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +53,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def app(engine: Engine) -> FastAPI:
-    """The identity routers behind a minimal error handler."""
+    """The identity routers behind the real problem+json handlers."""
     application = FastAPI()
     application.include_router(auth.router)
     application.include_router(orgs.router)
@@ -72,11 +62,7 @@ def app(engine: Engine) -> FastAPI:
         session_factory=make_session_factory(engine),
     )
 
-    @application.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DomainError)
-        status = STATUS_BY_KIND[exc.kind]
-        return JSONResponse({"code": exc.code, "detail": exc.detail}, status_code=status)
+    install_problem_handlers(application)
 
     return application
 
