@@ -6,7 +6,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
-.PHONY: help env run test lint demo bench clean
+.PHONY: help env run test test-fabric lint demo bench clean
 
 UV_VERSION := 0.13.8
 # Where uv goes when it is not on PATH (pip --target works despite Debian's PEP 668 marker).
@@ -50,6 +50,10 @@ test: env
 	export PLEDGEWATCH_TEST_PG_URL; \
 	$(lint_commands); \
 	$(UV) run pytest
+
+# The real-network Fabric suites: they need the Fabric binaries (pledgewatch fabric build).
+test-fabric: env
+	PLEDGEWATCH_FABRIC=1 $(UV) run pytest -m fabric
 
 lint: env
 	$(lint_commands)

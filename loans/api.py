@@ -34,11 +34,11 @@ from pledge.parties import Actor, OrgKind, Role
 from pledge.schemas import ReceiptOut, ReleaseOrderOut
 from services.api.runner import commands_out, idempotent, perform, read
 from services.api.schemas import Page, paginate
-from services.api.security import get_actor
+from services.api.security import get_person
 from services.uow import SqlUnitOfWork
 
 router = APIRouter(tags=["loans"])
-ActorDep = Annotated[Actor, Depends(get_actor)]
+ActorDep = Annotated[Actor, Depends(get_person)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]

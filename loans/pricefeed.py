@@ -12,7 +12,7 @@ from loans.model import (
 from loans.money import Money
 from loans.ports import LoansUnitOfWork
 from loans.valuing import revalue_bank_loans
-from pledge.errors import Invalid
+from pledge.errors import Invalid, NotFound
 from pledge.parties import Actor, OrgKind
 from pledge.ports import Context
 from pledge.service import get_commodity, new_id
@@ -62,12 +62,16 @@ def new_price(
 
 def import_prices_csv(uow: LoansUnitOfWork, actor: Actor, ctx: Context, text: str) -> list[Price]:
     """Import a CSV (commodity,currency,price,as_of); all rows or none, errors name the line."""
+    actor.require(OrgKind.BANK)
     reader = csv.DictReader(io.StringIO(text))
-    needed = {"commodity", "currency", "price", "as_of"}
-    if reader.fieldnames is None or not needed <= set(reader.fieldnames):
-        raise Invalid("invalid_csv", f"the header must name the columns {sorted(needed)}")
+    needed = ("commodity", "currency", "price", "as_of")
+    if reader.fieldnames is None or not set(needed) <= set(reader.fieldnames):
+        raise Invalid("invalid_csv", f"the header must name the columns {', '.join(needed)}")
     entries: list[Price] = []
     for line_no, row in enumerate(reader, start=2):
+        missing = [column for column in needed if not (row.get(column) or "").strip()]
+        if missing:
+            raise Invalid("invalid_csv", f"line {line_no}: no value for {', '.join(missing)}")
         try:
             as_of = datetime.fromisoformat(row["as_of"].strip().replace("Z", "+00:00"))
             entries.append(
@@ -82,9 +86,11 @@ def import_prices_csv(uow: LoansUnitOfWork, actor: Actor, ctx: Context, text: st
                     "csv",
                 )
             )
-        except (ValueError, AttributeError) as exc:
-            raise Invalid("invalid_csv", f"line {line_no}: {exc}") from exc
-        except Invalid as exc:
+        except ValueError as exc:
+            raise Invalid(
+                "invalid_csv", f"line {line_no}: as_of {row['as_of']!r} is not an ISO 8601 time"
+            ) from exc
+        except (Invalid, NotFound) as exc:
             raise Invalid("invalid_csv", f"line {line_no}: {exc.detail}") from exc
     if not entries:
         raise Invalid("invalid_csv", "the file holds no price rows")

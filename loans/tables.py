@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table
 
 from loans.model import Accrual, Loan, LoanProduct, LoanStatus, MarginCall, Price, Repayment
 from services.db import Dec, UtcDateTime, mapper_registry, metadata, str_enum
@@ -60,6 +60,8 @@ loans = Table(
     Column("decided_at", UtcDateTime, nullable=True),
     Column("disbursed_at", UtcDateTime, nullable=True),
     Column("closed_at", UtcDateTime, nullable=True),
+    # Optimistic locking: a concurrent update of the same row fails instead of being lost.
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 repayments = Table(
@@ -111,4 +113,5 @@ def map_loans() -> None:
     """Map the loan dataclasses onto their tables (once per process)."""
     for cls, table in _MAPPED:
         if not hasattr(cls, "__mapper__"):
-            mapper_registry.map_imperatively(cls, table)
+            versioned = {"version_id_col": table.c.version} if "version" in table.c else {}
+            mapper_registry.map_imperatively(cls, table, **versioned)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from pledge.model import (
     Bay,
@@ -63,6 +63,8 @@ lots = Table(
     Column("epcs", JSON, nullable=False),
     Column("depositor_org_id", String(40), ForeignKey("orgs.id"), nullable=False, index=True),
     Column("received_at", UtcDateTime, nullable=False),
+    # Optimistic locking: a concurrent update of the same row fails instead of being lost.
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 receipts = Table(
@@ -82,6 +84,8 @@ receipts = Table(
     Column("issued_at", UtcDateTime, nullable=False),
     Column("loan_id", String(36), nullable=True),
     Column("reason", Text, nullable=False, default=""),
+    # Optimistic locking: a concurrent update of the same row fails instead of being lost.
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 release_orders = Table(
@@ -101,6 +105,8 @@ release_orders = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("executed_at", UtcDateTime, nullable=True),
     Column("reason", Text, nullable=False, default=""),
+    # Optimistic locking: a concurrent update of the same row fails instead of being lost.
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 movements = Table(
@@ -132,4 +138,5 @@ def map_pledge() -> None:
     """Map the collateral dataclasses onto their tables (once per process)."""
     for cls, table in _MAPPED:
         if not hasattr(cls, "__mapper__"):
-            mapper_registry.map_imperatively(cls, table)
+            versioned = {"version_id_col": table.c.version} if "version" in table.c else {}
+            mapper_registry.map_imperatively(cls, table, **versioned)

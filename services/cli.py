@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
+from chaincode.devnet.cli import fabric_app
 from services.cli_admin import apikey_app, org_app, user_app
 from services.settings import Mode, get_settings
 
@@ -23,6 +24,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(fabric_app, name="fabric")
 console = Console()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Session, registry, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -41,6 +42,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        # SQLite connections are cheap, and waiting writers each hold one: no pool to run dry.
+        kwargs["poolclass"] = NullPool
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)

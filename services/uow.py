@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from loans.model import Accrual, Loan, LoanProduct, MarginCall, Price, Repayment
 from loans.tables import map_loans
-from pledge.errors import NotFound
+from pledge.errors import Conflict, NotFound
 from pledge.model import Bay, Commodity, Lot, Movement, Receipt, ReleaseOrder, Warehouse
 from pledge.parties import OrgKind
 from pledge.tables import map_pledge
@@ -36,12 +37,16 @@ class SqlRepository(Generic[T]):
         return self._session.get(self._cls, ident)
 
     def add(self, obj: T) -> None:
-        """Track a new object."""
+        """Track a new object and write it at once, so parents always precede their children."""
+        # The imperative mappings have no relationships, so a later flush would order INSERTs
+        # by class rather than by foreign key.
         self._session.add(obj)
+        self._session.flush()
 
     def find(self, **equals: Any) -> list[T]:
         """Objects whose attributes equal the given values, in primary-key order."""
-        stmt = select(self._cls).filter_by(**equals)
+        keys = inspect(self._cls).primary_key
+        stmt = select(self._cls).filter_by(**equals).order_by(*keys)
         return list(self._session.scalars(stmt))
 
 
@@ -127,8 +132,15 @@ class SqlUnitOfWork:
         return cls(session_factory())
 
     def commit(self) -> None:
-        """Write every change in one transaction."""
-        self.session.commit()
+        """Write every change in one transaction; a concurrent change to the same row is a 409."""
+        try:
+            self.session.commit()
+        except StaleDataError as exc:
+            self.session.rollback()
+            raise Conflict(
+                "concurrent_update",
+                "the same object changed while this request ran; nothing was saved, try again",
+            ) from exc
         self.committed = True
 
     def __enter__(self) -> SqlUnitOfWork:

@@ -83,3 +83,8 @@ def require_any(*kinds: OrgKind, role: Role | None = None) -> ActorDependency:
         return _check(actor, allowed, role)
 
     return dependency
+
+
+def get_person(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+    """The caller, if a signed-in person: device keys post readings, they read no business."""
+    return _check(actor, None, None)

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select
@@ -262,32 +263,38 @@ class EventListener:
     def poll(self) -> int:
         """Process every event after the checkpoint; returns how many were processed."""
         processed = 0
-        for event in self._ledger.events(self.checkpoint()):
-            if self._process(event):
-                processed += 1
+        # A Fabric block carries many transactions: a block is settled whole, or not at all,
+        # so the checkpoint never points into the middle of one.
+        for number, events in groupby(self._ledger.events(self.checkpoint()), key=_block_of):
+            processed += self._process_block(number, list(events))
         return processed
 
-    def _process(self, event: LedgerEvent) -> bool:
-        # One transaction per event: the confirmation and the checkpoint move together.
+    def _process_block(self, number: int, events: list[LedgerEvent]) -> int:
         with self._sessions() as session, session.begin():
             checkpoint = session.get(LedgerCheckpoint, self._consumer, with_for_update=True)
             if checkpoint is None:
                 checkpoint = LedgerCheckpoint(consumer=self._consumer, block_number=0)
                 session.add(checkpoint)
-            elif checkpoint.block_number >= event.block_number:
-                return False
-            command = session.scalar(
-                select(LedgerCommand).where(LedgerCommand.tx_id == event.tx_id)
-            )
-            if command is not None and command.status != CONFIRMED:
-                command.status = CONFIRMED
-                command.block_number = event.block_number
-                command.reason_code = None
-                command.reason = None
-                command.updated_at = self._clock()
-                self._handlers.confirmed(session, command, event)
-            checkpoint.block_number = event.block_number
-        return True
+            elif checkpoint.block_number >= number:
+                return 0
+            for event in events:
+                self._confirm(session, event)
+            checkpoint.block_number = number
+        return len(events)
+
+    def _confirm(self, session: Session, event: LedgerEvent) -> None:
+        command = session.scalar(select(LedgerCommand).where(LedgerCommand.tx_id == event.tx_id))
+        if command is not None and command.status != CONFIRMED:
+            command.status = CONFIRMED
+            command.block_number = event.block_number
+            command.reason_code = None
+            command.reason = None
+            command.updated_at = self._clock()
+            self._handlers.confirmed(session, command, event)
+
+
+def _block_of(event: LedgerEvent) -> int:
+    return event.block_number
 
 
 def pump(worker: OutboxWorker, listener: EventListener, limit: int = 100) -> tuple[int, int]:

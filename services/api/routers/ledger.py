@@ -13,12 +13,12 @@ from pledge.errors import NotFound
 from pledge.parties import Actor, OrgKind, Role
 from services.api.runner import commands_out, container_of
 from services.api.schemas import CommandOut
-from services.api.security import get_actor
+from services.api.security import get_person
 from services.ledger.embedded_tables import LedgerBlock
 from services.ledger.tables import LedgerCommand
 
 router = APIRouter(tags=["ledger"])
-ActorDep = Annotated[Actor, Depends(get_actor)]
+ActorDep = Annotated[Actor, Depends(get_person)]
 
 
 class VerifyOut(BaseModel):

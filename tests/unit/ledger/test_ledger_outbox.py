@@ -455,3 +455,32 @@ def test_enqueued_args_are_stored_as_canonical_json(sessions: sessionmaker[Sessi
     command = add_command(sessions, "t1", args={"b": [1, 2], "a": "é"})
     assert load(sessions, command.id).args == '{"a":"é","b":[1,2]}'
     assert json.loads(load(sessions, command.id).endorsers) == []
+
+
+class BatchingLedger(FlakyLedger):
+    """A ledger that, like a Fabric orderer, cuts several transactions into one block."""
+
+    def __init__(self, blocks: list[list[str]]) -> None:
+        super().__init__()
+        self.blocks = blocks
+
+    def events(self, after_block: int) -> Iterator[LedgerEvent]:
+        """Every transaction of every block after the checkpoint, in order."""
+        for number, tx_ids in enumerate(self.blocks, start=1):
+            if number > after_block:
+                for tx_id in tx_ids:
+                    yield LedgerEvent(number, tx_id, "Put", {"tx": tx_id})
+
+
+def test_every_transaction_of_a_block_is_confirmed_and_the_block_settles_whole(
+    sessions: sessionmaker[Session], handlers: HandlerRegistry, recorder: Recorder
+) -> None:
+    commands = [add_command(sessions, f"thing-{i}") for i in range(5)]
+    ledger = BatchingLedger([[c.tx_id for c in commands[:3]], [c.tx_id for c in commands[3:]]])
+    listener = EventListener(sessions, ledger, handlers)
+    assert listener.poll() == 5
+    assert {load(sessions, c.id).status for c in commands} == {"confirmed"}
+    assert [load(sessions, c.id).block_number for c in commands] == [1, 1, 1, 2, 2]
+    assert listener.checkpoint() == 2
+    assert listener.poll() == 0
+    assert len(recorder.confirmed) == 5
