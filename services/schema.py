@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from sqlalchemy import MetaData
+
+# Modules that register tables on services.db.metadata when imported; add new ones here.
+TABLE_MODULES = (
+    "services.api.idempotency",
+    "services.identity.tables",
+    "services.ledger.embedded_tables",
+    "services.ledger.tables",
+    "services.uow",  # maps the pledge and loans dataclasses onto their tables
+)
 
 
 def load_metadata() -> MetaData:
     """Import every table module and return the shared metadata."""
-    # Imported for their side effect: each module registers its tables on services.db.metadata.
-    import services.api.idempotency
-    import services.identity.tables
-    import services.ledger.embedded_tables
-    import services.ledger.tables
-    import services.uow  # maps the pledge and loans dataclasses onto their tables
+    for name in TABLE_MODULES:
+        import_module(name)
     from services.db import metadata
 
-    _ = (
-        services.api.idempotency,
-        services.identity.tables,
-        services.ledger.embedded_tables,
-        services.ledger.tables,
-        services.uow,
-    )
     return metadata
