@@ -46,10 +46,9 @@ class Container:
 
     def connect_ledger(self) -> None:
         """(Re)build the ledger adapter; call again after organisations change."""
-        if self.settings.ledger.kind is not LedgerKind.EMBEDDED:
-            raise RuntimeError(
-                f"ledger kind {self.settings.ledger.kind.value} is not available in this build"
-            )
+        if self.settings.ledger.kind is LedgerKind.FABRIC:
+            self._use(self._fabric_ledger())
+            return
         with self.session_factory() as session:
             orgs = {o.msp_id: o.kind for o in session.scalars(select(Org))}
         ledger = EmbeddedLedger(
@@ -60,9 +59,25 @@ class Container:
             required_endorsers=REQUIRED_ENDORSERS,
         )
         ledger.register_orgs()
+        self._use(ledger)
+
+    def _fabric_ledger(self) -> LedgerPort:
+        # Imported here so the embedded default never loads gRPC and the Fabric protos.
+        from services.ledger.fabric import FabricLedger
+
+        ledger = self.settings.ledger
+        return FabricLedger.from_connection_file(
+            ledger.fabric_connection, list(ledger.fabric_msp_ids) or None
+        )
+
+    def _use(self, ledger: LedgerPort) -> None:
+        previous = self.ledger
         self.ledger = ledger
         self.worker = OutboxWorker(self.session_factory, ledger, self.handlers)
         self.listener = EventListener(self.session_factory, ledger, self.handlers)
+        close = getattr(previous, "close", None)
+        if previous is not ledger and callable(close):
+            close()
 
     def pump(self) -> tuple[int, int]:
         """Submit queued commands and apply ledger events; on the embedded ledger, immediate."""
@@ -76,7 +91,10 @@ class Container:
         return sent, seen
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release the ledger's channels and the database connections."""
+        close = getattr(self.ledger, "close", None)
+        if callable(close):
+            close()
         self.engine.dispose()
 
 

@@ -57,6 +57,10 @@ class LedgerSettings(BaseModel):
 
     kind: LedgerKind = LedgerKind.EMBEDDED
     key_dir: Path = Path("var/ledger-keys")
+    # Fabric: the network's connection file (written by `pledgewatch fabric up`) and the MSP
+    # identities this service instance holds (empty: every organisation in the file).
+    fabric_connection: Path = Path(".cache/fabric/network/connection.json")
+    fabric_msp_ids: list[str] = Field(default_factory=list)
     lien_key_secret: str = DEV_LIEN_KEY_SECRET
     commitment_salt: str = DEV_SALT_SECRET
 

@@ -133,6 +133,11 @@ class FabricLedger:
         connection = load_connection(path)
         return cls(connection, load_identities(connection, msp_ids), **kwargs)
 
+    @property
+    def msp_ids(self) -> list[str]:
+        """The organisations whose identities this instance holds, sorted."""
+        return sorted(self._identities)
+
     def close(self) -> None:
         """Close every gRPC channel this ledger opened."""
         with self._lock:
