@@ -1,4 +1,4 @@
-"""PLEDGEWATCH_LEDGER=fabric wires the outbox and listener to a FabricLedger from the connection file."""
+"""PLEDGEWATCH_LEDGER=fabric puts the outbox and listener on a FabricLedger."""
 
 from __future__ import annotations
 
