@@ -48,6 +48,7 @@ run: env
 test: env
 	PLEDGEWATCH_TEST_PG_URL="$$(scripts/test-services.sh | tail -n 1)"; \
 	export PLEDGEWATCH_TEST_PG_URL; \
+	export PLEDGEWATCH_TEST_MQTT_URL="$$(cat .cache/mqtt/url)"; \
 	$(lint_commands); \
 	$(UV) run pytest
 

@@ -15,6 +15,7 @@ from loans.money import Money
 from loans.onchain import record_loan_state
 from loans.ports import LoansUnitOfWork
 from loans.valuation import LtvBand, collateral_value, ltv, ltv_band
+from pledge.alert_service import record_margin_call
 from pledge.errors import Conflict, NotFound
 from pledge.model import Receipt, ReceiptStatus
 from pledge.ports import Context
@@ -101,6 +102,10 @@ def revalue(uow: LoansUnitOfWork, ctx: Context, loan: Loan) -> MarginCall | None
             ctx.now,
         )
         uow.margin_calls.add(call)
+        severe = band is LtvBand.LIQUIDATION
+        record_margin_call(
+            uow, ctx.now, bank_org_id=loan.bank_org_id, loan_id=loan.id, ltv=loan.ltv, severe=severe
+        )
         return call
     if band is LtvBand.OK and loan.status is LoanStatus.MARGIN_CALL:
         loan.status = LoanStatus.ACTIVE

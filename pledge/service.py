@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from pledge.epcis_service import record_movement
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.lienkeys import commitment, lien_keys
 from pledge.model import (
@@ -28,6 +29,7 @@ from pledge.model import (
 )
 from pledge.parties import Actor, OrgKind, Role
 from pledge.ports import Context, PledgeUnitOfWork
+from pledge.reconcile_service import check_not_frozen
 
 
 def new_id() -> str:
@@ -143,11 +145,11 @@ def receive_lot(
         qty,
     )
     uow.lots.add(lot)
-    uow.movements.add(
-        Movement(
-            new_id(), lot.id, warehouse.id, bay.id, MovementKind.RECEIVING, qty, list(epcs), ctx.now
-        )
+    intake = Movement(
+        new_id(), lot.id, warehouse.id, bay.id, MovementKind.RECEIVING, qty, list(epcs), ctx.now
     )
+    uow.movements.add(intake)
+    record_movement(uow, intake, commodity.code)
     number = f"{warehouse.code}-{ctx.now:%Y%m%d}-{lot.id[:8].upper()}"
     keys = lien_keys(ctx.lien_secret, warehouse.id, lot.id, epcs)
     receipt = Receipt(
@@ -241,6 +243,7 @@ def release_goods(
     actor.require(OrgKind.WAREHOUSE)
     lot = visible_lot(uow, actor, lot_id)
     own_warehouse(uow, actor, lot.warehouse_id)
+    check_not_frozen(uow, lot.bay_id)
     commodity = get_commodity(uow, lot.commodity_code)
     qty = parse_quantity(quantity, commodity.step)
     receipt = _live_receipt(uow, lot)
@@ -273,6 +276,7 @@ def release_goods(
         order.id if order else None,
     )
     uow.movements.add(movement)
+    record_movement(uow, movement, lot.commodity_code)
     closed = lot.quantity == 0
     if receipt is not None:
         receipt.quantity = lot.quantity

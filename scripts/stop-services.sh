@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stop the private PostgreSQL test cluster started by scripts/test-services.sh.
+# Stop the private PostgreSQL test cluster and Mosquitto broker started by scripts/test-services.sh.
 # With --purge, also delete the cluster's data (including a /var/tmp fallback folder).
 set -euo pipefail
 
@@ -23,6 +23,21 @@ as_pg() {
         "$@"
     fi
 }
+
+# Mosquitto first: it saves its persistence file on a clean stop (SIGTERM).
+MQ_HOME="$ROOT/.cache/mqtt"
+if [ -s "$MQ_HOME/mosquitto.pid" ]; then
+    mq_pid="$(cat "$MQ_HOME/mosquitto.pid")"
+    if kill -0 "$mq_pid" 2>/dev/null && grep -q mosquitto "/proc/$mq_pid/comm" 2>/dev/null; then
+        log "stopping Mosquitto (pid $mq_pid)"
+        kill -TERM "$mq_pid"
+        while kill -0 "$mq_pid" 2>/dev/null; do sleep 0.1; done
+    fi
+    rm -f "$MQ_HOME/mosquitto.pid"
+fi
+if $purge; then
+    rm -rf "$MQ_HOME"
+fi
 
 if [ ! -e "$CLUSTER" ]; then
     log "no test cluster in .cache/pg"

@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from chaincode.devnet.cli import fabric_app
 from services.cli_admin import apikey_app, org_app, user_app
+from services.ingest.cli import ingest_command, readers_app
 from services.settings import Mode, get_settings
 
 app = typer.Typer(
@@ -25,6 +26,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(fabric_app, name="fabric")
+app.add_typer(readers_app, name="readers")
+app.command("ingest")(ingest_command)
 console = Console()
 
 

@@ -7,7 +7,11 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from loans.servicing import accrue_all
+from pledge.alert_service import record_alert
+from pledge.reconcile_service import run_reconciliation
+from services.api.routers.epcis import sensors_of, tolerances_of
 from services.bootstrap import Container
+from services.notify.jobs import deliver_webhooks_job, escalate_job
 from services.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -20,6 +24,31 @@ def accrue_job(container: Container) -> int:
     if booked:
         log.info("booked %d loan-days of interest", booked)
     return booked
+
+
+def reconcile_job(container: Container) -> int:
+    """Reconcile every warehouse's bays; returns how many bays disagree on some count."""
+    with SqlUnitOfWork.start(container.session_factory) as uow:
+        warehouses = uow.warehouses.find()
+    mismatched = 0
+    for warehouse in warehouses:
+        try:
+            with SqlUnitOfWork.start(container.session_factory) as uow:
+                verdicts = run_reconciliation(
+                    uow,
+                    container.context(),
+                    warehouse,
+                    sensors_of(container),
+                    tolerances_of(container),
+                    record_alert,
+                )
+                uow.commit()
+        except Exception:
+            # One warehouse's failure must not stop the others; the next run retries it.
+            log.exception("reconciliation of warehouse %s failed", warehouse.id)
+            continue
+        mismatched += len({v.bay_id for v in verdicts if v.mismatched})
+    return mismatched
 
 
 def pump_job(container: Container) -> None:
@@ -51,6 +80,27 @@ def start_scheduler(container: Container, pump_seconds: float = 2.0) -> Backgrou
         seconds=pump_seconds,
         args=[container],
         id="pump",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        reconcile_job,
+        "interval",
+        minutes=5,
+        args=[container],
+        id="reconcile",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        escalate_job, "interval", minutes=1, args=[container], id="escalate-alerts", coalesce=True
+    )
+    scheduler.add_job(
+        deliver_webhooks_job,
+        "interval",
+        seconds=pump_seconds,
+        args=[container],
+        id="deliver-webhooks",
         coalesce=True,
         max_instances=1,
     )

@@ -8,10 +8,14 @@ from sqlalchemy import MetaData
 
 # Modules that register tables on services.db.metadata when imported; add new ones here.
 TABLE_MODULES = (
+    "pledge.alert_tables",
+    "pledge.epcis_tables",
     "services.api.idempotency",
     "services.identity.tables",
+    "services.ingest.tables",
     "services.ledger.embedded_tables",
     "services.ledger.tables",
+    "services.notify.tables",
     "services.uow",  # maps the pledge and loans dataclasses onto their tables
 )
 

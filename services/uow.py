@@ -12,12 +12,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from loans.model import Accrual, Loan, LoanProduct, MarginCall, Price, Repayment
 from loans.tables import map_loans
+from pledge.epcis_tables import SqlEventStore, SqlFreezes
 from pledge.errors import Conflict, NotFound
 from pledge.model import Bay, Commodity, Lot, Movement, Receipt, ReleaseOrder, Warehouse
 from pledge.parties import OrgKind
 from pledge.tables import map_pledge
 from services.identity.tables import Org
 from services.ledger import outbox
+from services.notify.store import SqlAlertStore
 
 T = TypeVar("T")
 
@@ -122,6 +124,9 @@ class SqlUnitOfWork:
         self.repayments = SqlRepository(s, Repayment)
         self.accruals = SqlRepository(s, Accrual)
         self.margin_calls = SqlRepository(s, MarginCall)
+        self.epcis_events = SqlEventStore(s)
+        self.bay_freezes = SqlFreezes(s)
+        self.alerts = SqlAlertStore(s)
         self.ledger = SqlLedgerCommands(s)
         self.orgs = SqlOrgDirectory(s)
         self.committed = False

@@ -11,7 +11,7 @@ from dashboards.views import router as dashboard_router
 from loans.api import router as loans_router
 from pledge.api import router as pledge_router
 from services.api.problems import install_problem_handlers
-from services.api.routers import auth, ledger, orgs
+from services.api.routers import alerts, auth, epcis, ledger, orgs
 from services.bootstrap import Container
 
 
@@ -37,7 +37,15 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app)
-    for router in (auth.router, orgs.router, pledge_router, loans_router, ledger.router):
+    for router in (
+        auth.router,
+        orgs.router,
+        pledge_router,
+        loans_router,
+        ledger.router,
+        alerts.router,
+        epcis.router,
+    ):
         app.include_router(router)
     app.include_router(dashboard_router)
 

@@ -14,7 +14,7 @@ from dashboards.views import router as dashboard_router
 from loans.api import router as loans_router
 from pledge.api import router as pledge_router
 from pledge.parties import OrgKind, Role
-from services.api.routers import auth, ledger, orgs
+from services.api.routers import alerts, auth, epcis, ledger, orgs
 from services.identity import service as identity
 from services.seed import DEMO_PASSWORD
 from tests.api.conftest import make_service
@@ -35,7 +35,16 @@ TERMS: dict[str, Any] = {
 }
 
 # The routers create_app mounts; the OpenAPI test proves the list is complete.
-ROUTERS = (auth.router, orgs.router, pledge_router, loans_router, ledger.router, dashboard_router)
+ROUTERS = (
+    auth.router,
+    orgs.router,
+    pledge_router,
+    loans_router,
+    ledger.router,
+    alerts.router,
+    epcis.router,
+    dashboard_router,
+)
 
 
 def route_table(app: Any) -> list[tuple[str, str]]:

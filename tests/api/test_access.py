@@ -86,6 +86,10 @@ def object_ids(world: World) -> dict[str, str]:
         "product_id": world.deal.product["id"],
         "warehouse_id": world.site.warehouse["id"],
         "order_id": world.order["id"],
+        "bay_id": world.site.bay["id"],
+        # No alert or webhook exists yet: the role check answers before any lookup.
+        "alert_id": "0" * 32,
+        "webhook_id": "0" * 32,
     }
 
 
@@ -387,6 +391,13 @@ def write_requests(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("POST", "/orgs/me/api-keys"): {"json": {"name": "cam", "purpose": "camera"}},
         ("DELETE", "/orgs/me/api-keys/{key_id}"): {},
+        ("POST", "/epcis/capture"): {"json": {"type": "EPCISDocument"}},
+        ("POST", "/warehouses/{warehouse_id}/reconcile"): {},
+        ("POST", "/bays/{bay_id}/freeze/resolve"): {"json": {"note": "x"}},
+        ("POST", "/alerts/{alert_id}/acknowledge"): {},
+        ("POST", "/alerts/{alert_id}/resolve"): {"json": {"note": "x"}},
+        ("POST", "/webhooks"): {"json": {"url": "https://example.com/h"}},
+        ("DELETE", "/webhooks/{webhook_id}"): {},
     }
 
 

@@ -1,0 +1,1 @@
+"""MQTT ingest of RFID tag reads: topics, payloads, tables, batched writer, worker, broker ACLs."""
