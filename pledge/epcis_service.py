@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from pledge.anchoring import anchor_event
 from pledge.epcis import (
     EPCIS_CONTEXT,
     Action,
@@ -172,6 +173,8 @@ def record_event(
         document=document,
     )
     store.add(record)
+    # Only a newly stored event is anchored: its hash is the dedup key, so a repeat adds nothing.
+    anchor_event(uow, record)
     return record, True
 
 

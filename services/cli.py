@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,7 +14,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from chaincode.devnet.cli import fabric_app
 from services.cli_admin import apikey_app, org_app, user_app
 from services.ingest.cli import ingest_command, readers_app
-from services.settings import Mode, get_settings
+from services.settings import Mode, Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from services.ingest.broker import EmbeddedBroker
+    from services.ingest.worker import IngestWorker
 
 app = typer.Typer(
     help="pledgewatch: loans against warehouse goods that cannot be pledged twice.",
@@ -85,6 +93,9 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The pump runs every two seconds; its scheduler chatter would drown everything else.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # The embedded broker logs every state change of every client session at INFO.
+    for chatty in ("amqtt", "transitions"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     settings = get_settings()
     upgrade(settings.db.url)
     container = build_container(settings)
@@ -92,11 +103,14 @@ def run(
         seed_demo(container.session_factory)
     container.connect_ledger()
     scheduler = start_scheduler(container) if settings.jobs_enabled else None
+    ingest = _start_dev_ingest(settings, container.engine)
     bind_host = host or settings.api.host
     bind_port = port or settings.api.port
     url = f"http://{bind_host}:{bind_port}"
     console.print(f"[bold]pledgewatch[/bold] on {url}  (API docs {url}/docs)")
     console.print(f"ledger: {settings.ledger.kind.value}, database: {_safe(settings.db.url)}")
+    if ingest.broker is not None:
+        console.print(f"MQTT broker (embedded, anonymous, loopback only) on {ingest.mqtt_url}")
     if settings.mode is Mode.DEV:
         console.print("demo logins (password [bold]" + DEMO_PASSWORD + "[/bold]):")
         for demo in DEMO_ORGS:
@@ -105,9 +119,49 @@ def run(
     try:
         uvicorn.run(create_app(container), host=bind_host, port=bind_port, log_level="info")
     finally:
+        ingest.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         container.close()
+
+
+@dataclass
+class _DevIngest:
+    """The embedded broker and the ingest worker thread `run` started, if any."""
+
+    broker: EmbeddedBroker | None = None
+    worker: IngestWorker | None = None
+    thread: threading.Thread | None = None
+    mqtt_url: str = ""
+
+    def stop(self) -> None:
+        """Stop the worker first, so it leaves the broker before the broker goes away."""
+        if self.worker is not None and self.thread is not None:
+            self.worker.stop()
+            self.thread.join(10)
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def _start_dev_ingest(settings: Settings, engine: Engine) -> _DevIngest:
+    # Only dev gets the in-process broker: production readers need Mosquitto's accounts and ACLs.
+    if settings.mode is not Mode.DEV or not settings.mqtt.embedded_broker:
+        return _DevIngest()
+    from services.ingest.broker import EmbeddedBroker
+    from services.ingest.mqtturl import parse_mqtt_url
+    from services.ingest.worker import IngestWorker, MqttProtocol, WorkerConfig
+
+    address = parse_mqtt_url(settings.mqtt.url)
+    broker = EmbeddedBroker(address.port)
+    broker.start()
+    ingest = _DevIngest(broker=broker, mqtt_url=broker.address.url())
+    if settings.mqtt.ingest_enabled:
+        # amqtt speaks 3.1.1 only, whatever the protocol setting says.
+        config = WorkerConfig(broker=broker.worker_address, protocol=MqttProtocol.V311)
+        ingest.worker = IngestWorker(config, engine)
+        ingest.thread = threading.Thread(target=ingest.worker.run, name="ingest", daemon=True)
+        ingest.thread.start()
+    return ingest
 
 
 @app.command("demo")

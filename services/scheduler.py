@@ -11,6 +11,7 @@ from pledge.alert_service import record_alert
 from pledge.reconcile_service import run_reconciliation
 from services.api.routers.epcis import sensors_of, tolerances_of
 from services.bootstrap import Container
+from services.ingest.movement import check_movements
 from services.notify.jobs import deliver_webhooks_job, escalate_job
 from services.uow import SqlUnitOfWork
 
@@ -51,6 +52,19 @@ def reconcile_job(container: Container) -> int:
     return mismatched
 
 
+def movement_job(container: Container) -> int:
+    """Alert pledged tags that left their bay or passed an exit gate without a release order."""
+    try:
+        alerts = check_movements(container.session_factory, container.context().now)
+    except Exception:
+        # The next run looks at every pledged tag again, so nothing is missed for good.
+        log.exception("the movement check failed")
+        return 0
+    if alerts:
+        log.warning("raised %d unauthorised-movement alert(s)", len(alerts))
+    return len(alerts)
+
+
 def pump_job(container: Container) -> None:
     """Retry queued ledger commands and apply new ledger events."""
     try:
@@ -89,6 +103,15 @@ def start_scheduler(container: Container, pump_seconds: float = 2.0) -> Backgrou
         minutes=5,
         args=[container],
         id="reconcile",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        movement_job,
+        "interval",
+        seconds=15,
+        args=[container],
+        id="movement",
         coalesce=True,
         max_instances=1,
     )

@@ -13,6 +13,7 @@ TABLE_MODULES = (
     "services.api.idempotency",
     "services.identity.tables",
     "services.ingest.tables",
+    "services.ingest.placement",
     "services.ledger.embedded_tables",
     "services.ledger.tables",
     "services.notify.tables",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic.fields import FieldInfo
@@ -72,6 +72,17 @@ class ApiSettings(BaseModel):
     port: int = 8000
 
 
+class MqttSettings(BaseModel):
+    """The MQTT broker tag readers publish to, and whether `run` starts one and the worker."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    # Dev only: `run` starts an in-process amqtt broker at `url` instead of expecting Mosquitto.
+    embedded_broker: bool = True
+    # amqtt speaks MQTT 3.1.1 only; set "v5" for Mosquitto.
+    protocol: Literal["v5", "v311"] = "v311"
+    ingest_enabled: bool = True
+
+
 class _EnvSource(EnvSettingsSource):
     """Environment variables, plus the shorthand PLEDGEWATCH_LEDGER=fabric|embedded."""
 
@@ -99,6 +110,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
     jobs_enabled: bool = True
 
     @classmethod

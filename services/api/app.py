@@ -11,7 +11,7 @@ from dashboards.views import router as dashboard_router
 from loans.api import router as loans_router
 from pledge.api import router as pledge_router
 from services.api.problems import install_problem_handlers
-from services.api.routers import alerts, auth, epcis, ledger, orgs
+from services.api.routers import alerts, auth, epcis, ledger, orgs, readers
 from services.bootstrap import Container
 
 
@@ -45,6 +45,7 @@ def create_app(container: Container) -> FastAPI:
         ledger.router,
         alerts.router,
         epcis.router,
+        readers.router,
     ):
         app.include_router(router)
     app.include_router(dashboard_router)

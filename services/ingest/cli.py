@@ -89,7 +89,8 @@ def ingest_command(
     ] = 24 * 3600,
 ) -> None:
     """Run the MQTT ingest worker until SIGTERM or Ctrl-C."""
-    from services.db import make_engine
+    from services.db import make_engine, make_session_factory
+    from services.ingest.movement import BatchMovementCheck
     from services.ingest.mqtturl import parse_mqtt_url
     from services.ingest.worker import IngestWorker, WorkerConfig
     from services.settings import get_settings
@@ -107,7 +108,12 @@ def ingest_command(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop())
     try:
-        stats = worker.run()
+        # Movement is checked right after each batch commits, for the tags that batch brought,
+        # so an unauthorised departure is alerted within seconds of the gate read.
+        on_batch = BatchMovementCheck(
+            make_session_factory(engine), heartbeat_timeout=timedelta(seconds=heartbeat_timeout)
+        )
+        stats = worker.run(on_batch=on_batch)
     finally:
         engine.dispose()
     console.print(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -37,6 +38,13 @@ from services.ingest.writer import write_batch
 log = logging.getLogger(__name__)
 
 
+class MqttProtocol(StrEnum):
+    """MQTT version the worker speaks: v5 to Mosquitto, v3.1.1 to the embedded amqtt broker."""
+
+    V5 = "v5"
+    V311 = "v311"
+
+
 @dataclass
 class WorkerConfig:
     """How the worker connects, batches and checks reader presence."""
@@ -52,6 +60,7 @@ class WorkerConfig:
     heartbeat_timeout: timedelta = DEFAULT_HEARTBEAT_TIMEOUT
     presence_check_s: float = 5.0
     keepalive_s: int = 30
+    protocol: MqttProtocol = MqttProtocol.V5
 
 
 @dataclass
@@ -97,13 +106,7 @@ class IngestWorker:
     def run(self, on_batch: Callable[[int], None] | None = None) -> WorkerStats:
         """Connect, then write batches until `stop`; database errors are retried, never fatal."""
         cfg = self.config
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = cfg.session_expiry_s
-        # Let the broker keep enough unacked messages in flight to fill a whole batch.
-        props.ReceiveMaximum = min(cfg.max_batch_messages * 2, 65535)
-        self._client.connect_async(
-            cfg.broker.host, cfg.broker.port, cfg.keepalive_s, clean_start=False, properties=props
-        )
+        self._connect()
         self._client.loop_start()
         next_check = time.monotonic()
         try:
@@ -121,11 +124,29 @@ class IngestWorker:
             self._client.loop_stop()
         return self.stats
 
+    def _connect(self) -> None:
+        cfg = self.config
+        if cfg.protocol is MqttProtocol.V311:
+            # 3.1.1 has no session expiry: clean_session=False keeps the session (and the QoS 1
+            # messages queued for it) for as long as the broker itself keeps it.
+            self._client.connect_async(cfg.broker.host, cfg.broker.port, cfg.keepalive_s)
+            return
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = cfg.session_expiry_s
+        # Let the broker keep enough unacked messages in flight to fill a whole batch.
+        props.ReceiveMaximum = min(cfg.max_batch_messages * 2, 65535)
+        self._client.connect_async(
+            cfg.broker.host, cfg.broker.port, cfg.keepalive_s, clean_start=False, properties=props
+        )
+
     def _make_client(self) -> mqtt.Client:
+        v311 = self.config.protocol is MqttProtocol.V311
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.config.client_id,
-            protocol=mqtt.MQTTv5,
+            # In 3.1.1 the persistent session is asked for at client creation, not at connect.
+            clean_session=False if v311 else None,
+            protocol=mqtt.MQTTv311 if v311 else mqtt.MQTTv5,
             manual_ack=True,
         )
         if self.config.broker.username:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from loans import lending
 from pledge import service as pledge
-from services.ledger.outbox import HandlerRegistry
+from pledge.anchoring import ANCHOR_EXISTS, ANCHOR_KIND
+from services.ledger.outbox import CONFIRMED, HandlerRegistry
 from services.ledger.port import LedgerEvent
 from services.ledger.tables import LedgerCommand
 from services.uow import SqlUnitOfWork
@@ -57,6 +58,14 @@ def _note_on_order(order: Any, reason: str) -> None:
     order.reason = f"the ledger refused the release confirmation: {reason}"
 
 
+def _anchor_refused(_session: Session, command: LedgerCommand) -> None:
+    # The hash is on the ledger already (another party anchored the same event, or an earlier
+    # submission landed): that is the state this command wanted, so it is not a failure.
+    if command.reason_code == ANCHOR_EXISTS:
+        command.status = CONFIRMED
+        command.reason = "already anchored on the ledger"
+
+
 def _nothing(_session: Session, _command: LedgerCommand, _event: LedgerEvent | None) -> None:
     return None
 
@@ -91,5 +100,5 @@ def build_handlers() -> HandlerRegistry:
     )
     registry.register("confirm_release", _nothing, on_refused("orders", _note_on_order))
     registry.register("retire_receipt", _nothing, _ignore)
-    registry.register("anchor", _nothing, _ignore)
+    registry.register(ANCHOR_KIND, _nothing, _anchor_refused)
     return registry

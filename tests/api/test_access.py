@@ -90,6 +90,7 @@ def object_ids(world: World) -> dict[str, str]:
         # No alert or webhook exists yet: the role check answers before any lookup.
         "alert_id": "0" * 32,
         "webhook_id": "0" * 32,
+        "reader_id": "r01",
     }
 
 
@@ -398,6 +399,7 @@ def write_requests(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/alerts/{alert_id}/resolve"): {"json": {"note": "x"}},
         ("POST", "/webhooks"): {"json": {"url": "https://example.com/h"}},
         ("DELETE", "/webhooks/{webhook_id}"): {},
+        ("PUT", "/readers/{reader_id}/placement"): {"json": {"kind": "exit_gate"}},
     }
 
 

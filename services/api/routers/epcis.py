@@ -19,6 +19,7 @@ from pledge.reconcile_service import Sensors
 from services.api.runner import container_of, perform, read
 from services.api.schemas import Input
 from services.api.security import get_person
+from services.ingest.sensors import TagReadPresence
 
 router = APIRouter(tags=["epcis"])
 ActorDep = Annotated[Actor, Depends(get_person)]
@@ -29,9 +30,11 @@ TOLERANCES_KEY = "reconcile_tolerances"
 
 
 def sensors_of(container: Any) -> Sensors:
-    """The tag and camera count sources; without workers every sensor reports no data."""
-    sensors: Sensors = container.extras.get(SENSORS_KEY) or Sensors()
-    return sensors
+    """Tag counts from the stored tag reads; camera counts report no data until vision lands."""
+    configured: Sensors | None = container.extras.get(SENSORS_KEY)
+    if configured is not None:
+        return configured
+    return Sensors(tags=TagReadPresence(container.session_factory))
 
 
 def tolerances_of(container: Any) -> Mapping[str, Tolerance]:
