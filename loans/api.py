@@ -234,6 +234,8 @@ def valuation(loan_id: str, actor: ActorDep, request: Request) -> Any:
                     unit_price=ln.unit_price.amount,
                     haircut=ln.haircut,
                     value=ln.value.amount,
+                    verified_quantity=ln.verified_quantity,
+                    monitoring=ln.monitoring.value,
                 )
                 for ln in v.lines
             ],

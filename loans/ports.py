@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Protocol
 
 from loans.model import Accrual, Loan, LoanProduct, MarginCall, Price, Repayment
 from pledge.ports import PledgeUnitOfWork, Repository
+
+
+class BayMonitoring(StrEnum):
+    """How well a bay is watched right now, which decides how much of its stock counts."""
+
+    MONITORED = "monitored"
+    UNMONITORED = "unmonitored"
+    TAMPERED = "tampered"
+
+
+class MonitoringStatus(Protocol):
+    """Whether the readers and cameras of a bay are watching it."""
+
+    def status(self, bay_id: str) -> BayMonitoring:
+        """The bay's monitoring status now."""
+        ...
 
 
 class LoansUnitOfWork(PledgeUnitOfWork, Protocol):

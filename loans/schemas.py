@@ -146,6 +146,10 @@ class ValuationLineOut(Output):
     unit_price: Decimal
     haircut: Decimal
     value: Decimal
+    verified_quantity: Decimal = Field(
+        description="The quantity that counts: all of it while the bay is monitored, less if not"
+    )
+    monitoring: str = Field(description="The bay's status: monitored, unmonitored or tampered")
 
 
 class ValuationOut(Output):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,13 +14,25 @@ from loans.model import (
 )
 from loans.money import Money
 from loans.onchain import record_loan_state
-from loans.ports import LoansUnitOfWork
+from loans.ports import BayMonitoring, LoansUnitOfWork, MonitoringStatus
 from loans.valuation import LtvBand, collateral_value, ltv, ltv_band
 from pledge.alert_service import record_margin_call
 from pledge.errors import Conflict, NotFound
 from pledge.model import Receipt, ReceiptStatus
 from pledge.ports import Context
 from pledge.service import new_id
+
+# Share of a receipt's quantity that counts as verified, by its bay's monitoring status.
+# Unmonitored: readers fail far more often than goods vanish, so the stock is probably there, but
+# nothing would notice it leaving. Counting 80 % costs a loan at max LTV its headroom (0.70 / 0.8
+# = 0.875: a margin call at the usual 0.80 threshold) while a loan with normal headroom rides out
+# a reader reboot. Tampered: someone blinded a camera on purpose, so nothing counts until the
+# alert is resolved.
+MONITORING_CREDIT: Mapping[BayMonitoring, Decimal] = {
+    BayMonitoring.MONITORED: Decimal(1),
+    BayMonitoring.UNMONITORED: Decimal("0.8"),
+    BayMonitoring.TAMPERED: Decimal(0),
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,8 @@ class ValuationLine:
     unit_price: Money
     haircut: Decimal
     value: Money
+    verified_quantity: Decimal
+    monitoring: BayMonitoring = BayMonitoring.MONITORED
 
 
 @dataclass(frozen=True)
@@ -75,13 +90,37 @@ def value_loan(uow: LoansUnitOfWork, loan: Loan, exposure: Money | None = None) 
             continue
         price = latest_price(uow, loan.bank_org_id, receipt.commodity_code, loan.currency)
         haircut = product.haircut(receipt.commodity_code) or Decimal(0)
-        value = collateral_value(receipt.quantity, price, haircut)
+        watch = monitoring_of_receipt(uow, receipt)
+        verified = receipt.quantity * MONITORING_CREDIT[watch]
+        value = collateral_value(verified, price, haircut)
         lines.append(
-            ValuationLine(rid, receipt.commodity_code, receipt.quantity, price, haircut, value)
+            ValuationLine(
+                rid,
+                receipt.commodity_code,
+                receipt.quantity,
+                price,
+                haircut,
+                value,
+                verified_quantity=verified,
+                monitoring=watch,
+            )
         )
         total = total + value
     owed = exposure if exposure is not None else outstanding(loan)
     return Valuation(lines, total, owed, ltv(owed, total))
+
+
+def monitoring_of_receipt(uow: LoansUnitOfWork, receipt: Receipt) -> BayMonitoring:
+    """The monitoring status of the bay holding a receipt's lot; monitored when nobody can tell."""
+    # The port is optional so units of work that know nothing of readers and cameras (and the
+    # callers built on them) keep valuing at the full book quantity, as before.
+    monitoring: MonitoringStatus | None = getattr(uow, "monitoring", None)
+    if monitoring is None:
+        return BayMonitoring.MONITORED
+    lot = uow.lots.get(receipt.lot_id)
+    if lot is None:
+        return BayMonitoring.MONITORED
+    return BayMonitoring(monitoring.status(lot.bay_id))
 
 
 def revalue(uow: LoansUnitOfWork, ctx: Context, loan: Loan) -> MarginCall | None:

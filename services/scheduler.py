@@ -11,6 +11,7 @@ from pledge.alert_service import record_alert
 from pledge.reconcile_service import run_reconciliation
 from services.api.routers.epcis import sensors_of, tolerances_of
 from services.bootstrap import Container
+from services.ingest.monitoring import revalue_for_monitoring
 from services.ingest.movement import check_movements
 from services.notify.jobs import deliver_webhooks_job, escalate_job
 from services.uow import SqlUnitOfWork
@@ -65,6 +66,16 @@ def movement_job(container: Container) -> int:
     return len(alerts)
 
 
+def monitoring_job(container: Container) -> int:
+    """Revalue loans whose bays lost or regained their readers or cameras; returns margin calls."""
+    try:
+        return revalue_for_monitoring(container)
+    except Exception:
+        # The snapshot is kept only after a successful run, so the next run sees the change again.
+        log.exception("revaluation after monitoring changes failed")
+        return 0
+
+
 def pump_job(container: Container) -> None:
     """Retry queued ledger commands and apply new ledger events."""
     try:
@@ -112,6 +123,15 @@ def start_scheduler(container: Container, pump_seconds: float = 2.0) -> Backgrou
         seconds=15,
         args=[container],
         id="movement",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        monitoring_job,
+        "interval",
+        seconds=30,
+        args=[container],
+        id="monitoring-revalue",
         coalesce=True,
         max_instances=1,
     )

@@ -18,6 +18,7 @@ from pledge.model import Bay, Commodity, Lot, Movement, Receipt, ReleaseOrder, W
 from pledge.parties import OrgKind
 from pledge.tables import map_pledge
 from services.identity.tables import Org
+from services.ingest.monitoring import SqlMonitoringStatus
 from services.ledger import outbox
 from services.notify.store import SqlAlertStore
 
@@ -129,6 +130,7 @@ class SqlUnitOfWork:
         self.alerts = SqlAlertStore(s)
         self.ledger = SqlLedgerCommands(s)
         self.orgs = SqlOrgDirectory(s)
+        self.monitoring = SqlMonitoringStatus(s)
         self.committed = False
 
     @classmethod
