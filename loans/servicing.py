@@ -20,6 +20,7 @@ from loans.money import Money
 from loans.onchain import record_loan_state, terms_commitment
 from loans.ports import LoansUnitOfWork
 from loans.valuing import outstanding, revalue
+from pledge.alert_service import settle_margin_call
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.parties import Actor, OrgKind
 from pledge.ports import Context
@@ -112,6 +113,9 @@ def close_loan(uow: LoansUnitOfWork, ctx: Context, loan: Loan) -> None:
     loan.closed_at = ctx.now
     for call in uow.margin_calls.find(loan_id=loan.id, status="open"):
         call.status, call.cleared_at = "cleared", ctx.now
+    settle_margin_call(
+        uow, ctx.now, loan_id=loan.id, bank_org_id=loan.bank_org_id, why="the loan was repaid"
+    )
     uow.ledger.enqueue(
         org_id=loan.bank_org_id,
         kind="lift_lien",

@@ -16,7 +16,7 @@ from loans.money import Money
 from loans.onchain import record_loan_state
 from loans.ports import BayMonitoring, LoansUnitOfWork, MonitoringStatus
 from loans.valuation import LtvBand, collateral_value, ltv, ltv_band
-from pledge.alert_service import record_margin_call
+from pledge.alert_service import record_margin_call, settle_margin_call
 from pledge.errors import Conflict, NotFound
 from pledge.model import Receipt, ReceiptStatus
 from pledge.ports import Context
@@ -146,10 +146,22 @@ def revalue(uow: LoansUnitOfWork, ctx: Context, loan: Loan) -> MarginCall | None
             uow, ctx.now, bank_org_id=loan.bank_org_id, loan_id=loan.id, ltv=loan.ltv, severe=severe
         )
         return call
+    if band is LtvBand.LIQUIDATION and loan.status is LoanStatus.MARGIN_CALL:
+        # Falling further while already called: the bank's alert turns critical.
+        record_margin_call(
+            uow, ctx.now, bank_org_id=loan.bank_org_id, loan_id=loan.id, ltv=loan.ltv, severe=True
+        )
     if band is LtvBand.OK and loan.status is LoanStatus.MARGIN_CALL:
         loan.status = LoanStatus.ACTIVE
         for call in uow.margin_calls.find(loan_id=loan.id, status="open"):
             call.status, call.cleared_at = "cleared", ctx.now
+        settle_margin_call(
+            uow,
+            ctx.now,
+            loan_id=loan.id,
+            bank_org_id=loan.bank_org_id,
+            why=f"LTV {loan.ltv} is back under the margin-call threshold",
+        )
     return None
 
 

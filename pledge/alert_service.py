@@ -29,6 +29,7 @@ from pledge.alerts import (
     new_alert,
     repeat,
     resolve,
+    settle,
 )
 from pledge.errors import NotFound
 from pledge.parties import Actor
@@ -112,6 +113,19 @@ def record_margin_call(
         subject={"loan_id": loan_id},
     )
     return record_alert(uow, now, draft)
+
+
+def settle_margin_call(
+    uow: object, now: datetime, *, loan_id: str, bank_org_id: str, why: str
+) -> Alert | None:
+    """Close the loan's margin-call alert once LTV is back under the threshold or it is repaid."""
+    store = alerts_of(uow)
+    alert = store.unresolved(bank_org_id, f"margin_call:{loan_id}")
+    if alert is None:
+        return None
+    settle(alert, now, why)
+    store.announce(alert, AlertEventKind.RESOLVED, now)
+    return alert
 
 
 def raise_unauthorised_movement(

@@ -61,6 +61,9 @@ class AlertEventKind(StrEnum):
     ESCALATED = "escalated"
 
 
+# Who resolved an alert that closed itself, e.g. a margin call cured by a repayment.
+SYSTEM = "pledgewatch"
+
 # Escalation stops here: past it people are already paged, and more levels add only noise.
 MAX_ESCALATION_LEVEL = 3
 
@@ -221,6 +224,16 @@ def resolve(alert: Alert, actor: Actor, now: datetime, note: str) -> None:
     alert.resolved_by = actor.user_id or actor.org_id
     alert.resolved_at = now
     alert.resolution_note = note.strip()
+
+
+def settle(alert: Alert, now: datetime, note: str) -> None:
+    """Resolve an alert whose cause went away by itself (no person acted), saying why."""
+    if alert.state is AlertState.RESOLVED:
+        return
+    alert.state = AlertState.RESOLVED
+    alert.resolved_by = SYSTEM
+    alert.resolved_at = now
+    alert.resolution_note = note
 
 
 def due_for_escalation(
