@@ -19,15 +19,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from services.db import make_engine
+from tests.service_gate import service_missing
 
 PG_URL_ENV = "PLEDGEWATCH_TEST_PG_URL"
 _OTHERS = "FROM pg_stat_activity WHERE application_name = :name AND pid <> pg_backend_pid()"
 _LEFTOVERS = text(f"SELECT count(*) {_OTHERS}")
 _TERMINATE = text(f"SELECT pg_terminate_backend(pid) {_OTHERS}")
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _sqlite_url(tmp_path: Path) -> str:
@@ -39,10 +36,9 @@ def _postgres_admin() -> Iterator[Engine]:
     """An autocommit engine on the test database, used only to create and drop test schemas."""
     url = os.environ.get(PG_URL_ENV, "").strip()
     if not url:
-        message = f"{PG_URL_ENV} is not set: run `make test` (or scripts/test-services.sh)"
-        if _in_ci():
-            pytest.fail(f"PostgreSQL is required in CI: {message}", pytrace=False)
-        pytest.skip(message)
+        service_missing(
+            "PostgreSQL", f"{PG_URL_ENV} is not set: run `make test` (or scripts/test-services.sh)"
+        )
     engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1, pool_pre_ping=True)
     try:
         with engine.connect() as conn:

@@ -20,23 +20,10 @@ from chaincode.devnet import network
 from chaincode.devnet.binaries import BinariesUnavailableError, ensure_binaries
 from chaincode.devnet.layout import Layout, Ports
 from chaincode.devnet.procs import DevnetError
+from tests.service_gate import FABRIC_ENV, fabric_unavailable
 
-FABRIC_ENV = "PLEDGEWATCH_FABRIC"
 TEST_BASE_PORT_ENV = "PLEDGEWATCH_FABRIC_TEST_BASE_PORT"
 DEFAULT_TEST_BASE_PORT = 27050
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unavailable(message: str) -> None:
-    wanted = os.environ.get(FABRIC_ENV, "").strip().lower()
-    if wanted == "off":
-        pytest.skip(f"Fabric network tests turned off ({FABRIC_ENV}=off)")
-    if _in_ci() or wanted:
-        pytest.fail(f"Fabric network required but unavailable: {message}", pytrace=False)
-    pytest.skip(f"Fabric binaries unavailable ({message}); set {FABRIC_ENV}=1 to require them")
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +36,11 @@ def fabric_layout() -> Layout:
 def fabric_network(fabric_layout: Layout) -> Iterator[dict[str, Any]]:
     """Bring the network up once per session, yield its connection info, tear it down."""
     if os.environ.get(FABRIC_ENV, "").strip().lower() == "off":
-        _unavailable("turned off")
+        fabric_unavailable("turned off")
     try:
         ensure_binaries(fabric_layout)
     except BinariesUnavailableError as exc:
-        _unavailable(str(exc))
+        fabric_unavailable(str(exc))
     base = int(os.environ.get(TEST_BASE_PORT_ENV, "") or DEFAULT_TEST_BASE_PORT)
     started = time.monotonic()
     try:

@@ -20,21 +20,11 @@ from chaincode.devnet.binaries import BinariesUnavailableError, ensure_binaries
 from chaincode.devnet.layout import Layout
 from chaincode.devnet.procs import DevnetError
 from services.ledger.fabric import FabricLedger
+from tests.service_gate import FABRIC_ENV, fabric_unavailable
 
-FABRIC_ENV = "PLEDGEWATCH_FABRIC"
 BASE_PORT_ENV = "PLEDGEWATCH_GATEWAY_TEST_BASE_PORT"
 # Clear of the devnet's default network and of the devnet tests' network (27050).
 DEFAULT_BASE_PORT = 28050
-
-
-def _unavailable(message: str) -> None:
-    wanted = os.environ.get(FABRIC_ENV, "").strip().lower()
-    in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-    if wanted == "off":
-        pytest.skip(f"Fabric network tests turned off ({FABRIC_ENV}=off)")
-    if in_ci or wanted:
-        pytest.fail(f"Fabric network required but unavailable: {message}", pytrace=False)
-    pytest.skip(f"Fabric binaries unavailable ({message}); set {FABRIC_ENV}=1 to require them")
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +32,11 @@ def gateway_network() -> Iterator[Path]:
     """Bring a network up for the session; yield the path of its connection file."""
     layout = Layout(Layout.default().home, network_name="gateway-test-network")
     if os.environ.get(FABRIC_ENV, "").strip().lower() == "off":
-        _unavailable("turned off")
+        fabric_unavailable("turned off")
     try:
         ensure_binaries(layout)
     except BinariesUnavailableError as exc:
-        _unavailable(str(exc))
+        fabric_unavailable(str(exc))
     base = int(os.environ.get(BASE_PORT_ENV, "") or DEFAULT_BASE_PORT)
     try:
         network.up(layout, base)

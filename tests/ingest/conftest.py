@@ -29,14 +29,11 @@ from services.ingest.readers import register_reader
 from services.ingest.topics import Channel, topic_for
 from services.ingest.worker import IngestWorker, WorkerConfig
 from services.schema import load_metadata
+from tests.service_gate import service_missing
 
 MQTT_URL_ENV = "PLEDGEWATCH_TEST_MQTT_URL"
 READERS_ENV = "PLEDGEWATCH_TEST_MQTT_READERS"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @dataclass(frozen=True)
@@ -95,10 +92,9 @@ def mqtt_broker() -> BrokerUnderTest:
     """The running test Mosquitto; skip locally (fail in CI) when there is none."""
     url = os.environ.get(MQTT_URL_ENV, "").strip()
     if not url:
-        message = f"{MQTT_URL_ENV} is not set: run `make test` (or scripts/test-services.sh)"
-        if _in_ci():
-            pytest.fail(f"Mosquitto is required in CI: {message}", pytrace=False)
-        pytest.skip(message)
+        service_missing(
+            "Mosquitto", f"{MQTT_URL_ENV} is not set: run `make test` (or scripts/test-services.sh)"
+        )
     spec = Path(os.environ.get(READERS_ENV, "") or REPO / ".cache" / "mqtt" / "readers.csv")
     if not spec.is_file():
         pytest.fail(f"no reader spec at {spec}: run scripts/test-services.sh", pytrace=False)
