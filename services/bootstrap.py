@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chaincode.contract import REQUIRED_ENDORSERS, PledgeContract
 from pledge.ports import Context
+from pledge.reconcile import Tolerance
+from pledge.reconcile_service import Sensors
 from services.db import make_engine, make_session_factory
 from services.identity.tables import Org
 from services.ledger.confirmations import build_handlers
@@ -20,6 +23,10 @@ from services.ledger.outbox import EventListener, HandlerRegistry, OutboxWorker
 from services.ledger.port import LedgerPort
 from services.ledger.signing import Keyring
 from services.settings import LedgerKind, Settings
+
+# Where a deployment (or a test) puts the reconciliation inputs, in Container.extras.
+SENSORS_KEY = "reconcile_sensors"
+TOLERANCES_KEY = "reconcile_tolerances"
 
 
 @dataclass
@@ -43,6 +50,21 @@ class Container:
             lien_secret=self.settings.ledger.lien_key_secret.encode(),
             commit_secret=self.settings.ledger.commitment_salt.encode(),
         )
+
+    def reconcile_sensors(self) -> Sensors:
+        """Tag counts from the stored tag reads; camera counts report no data until vision lands."""
+        configured: Sensors | None = self.extras.get(SENSORS_KEY)
+        if configured is not None:
+            return configured
+        # Imported here: the tag-read tables belong to the ingest edge, not to start-up.
+        from services.ingest.sensors import TagReadPresence
+
+        return Sensors(tags=TagReadPresence(self.session_factory))
+
+    def reconcile_tolerances(self) -> Mapping[str, Tolerance]:
+        """Tolerance bands per commodity code; none configured means exact agreement."""
+        tolerances: Mapping[str, Tolerance] = self.extras.get(TOLERANCES_KEY) or {}
+        return tolerances
 
     def connect_ledger(self) -> None:
         """(Re)build the ledger adapter; call again after organisations change."""

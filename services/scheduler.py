@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from loans.servicing import accrue_all
 from pledge.alert_service import record_alert
 from pledge.reconcile_service import run_reconciliation
-from services.api.routers.epcis import sensors_of, tolerances_of
 from services.bootstrap import Container
 from services.ingest.monitoring import revalue_for_monitoring
 from services.ingest.movement import check_movements
@@ -40,8 +40,8 @@ def reconcile_job(container: Container) -> int:
                     uow,
                     container.context(),
                     warehouse,
-                    sensors_of(container),
-                    tolerances_of(container),
+                    container.reconcile_sensors(),
+                    container.reconcile_tolerances(),
                     record_alert,
                 )
                 uow.commit()
@@ -99,53 +99,24 @@ def start_scheduler(container: Container, pump_seconds: float = 2.0) -> Backgrou
         misfire_grace_time=3600,
     )
     scheduler.add_job(accrue_job, args=[container], id="accrue-catch-up")
-    scheduler.add_job(
-        pump_job,
-        "interval",
-        seconds=pump_seconds,
-        args=[container],
-        id="pump",
-        coalesce=True,
-        max_instances=1,
+    # Recurring jobs, each at most one run at a time; runs missed while busy are merged.
+    every: tuple[tuple[Callable[[Container], object], str, float], ...] = (
+        (pump_job, "pump", pump_seconds),
+        (reconcile_job, "reconcile", 300),
+        (movement_job, "movement", 15),
+        (monitoring_job, "monitoring-revalue", 30),
+        (escalate_job, "escalate-alerts", 60),
+        (deliver_webhooks_job, "deliver-webhooks", pump_seconds),
     )
-    scheduler.add_job(
-        reconcile_job,
-        "interval",
-        minutes=5,
-        args=[container],
-        id="reconcile",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        movement_job,
-        "interval",
-        seconds=15,
-        args=[container],
-        id="movement",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        monitoring_job,
-        "interval",
-        seconds=30,
-        args=[container],
-        id="monitoring-revalue",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        escalate_job, "interval", minutes=1, args=[container], id="escalate-alerts", coalesce=True
-    )
-    scheduler.add_job(
-        deliver_webhooks_job,
-        "interval",
-        seconds=pump_seconds,
-        args=[container],
-        id="deliver-webhooks",
-        coalesce=True,
-        max_instances=1,
-    )
+    for job, ident, seconds in every:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            args=[container],
+            id=ident,
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.start()
     return scheduler

@@ -9,7 +9,7 @@ import pytest
 
 from pledge.reconcile import Tolerance
 from pledge.reconcile_service import InMemoryCounts, Sensors
-from services.api.routers.epcis import SENSORS_KEY, TOLERANCES_KEY
+from services.bootstrap import SENSORS_KEY, TOLERANCES_KEY
 from services.scheduler import reconcile_job
 from tests.api.conftest import Service, problem_of
 from tests.api.story_steps import COIL, Goods, expect, goods, key, parties

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -14,33 +13,13 @@ from pledge import epcis_service, reconcile_service
 from pledge.alert_service import record_alert
 from pledge.epcis_service import EventQuery
 from pledge.parties import Actor
-from pledge.reconcile import BayFreeze, BayVerdict, Tolerance
-from pledge.reconcile_service import Sensors
+from pledge.reconcile import BayFreeze, BayVerdict
 from services.api.runner import container_of, perform, read
 from services.api.schemas import Input
 from services.api.security import get_person
-from services.ingest.sensors import TagReadPresence
 
 router = APIRouter(tags=["epcis"])
 ActorDep = Annotated[Actor, Depends(get_person)]
-
-# Where the composition root (or a test) puts the reconciliation inputs.
-SENSORS_KEY = "reconcile_sensors"
-TOLERANCES_KEY = "reconcile_tolerances"
-
-
-def sensors_of(container: Any) -> Sensors:
-    """Tag counts from the stored tag reads; camera counts report no data until vision lands."""
-    configured: Sensors | None = container.extras.get(SENSORS_KEY)
-    if configured is not None:
-        return configured
-    return Sensors(tags=TagReadPresence(container.session_factory))
-
-
-def tolerances_of(container: Any) -> Mapping[str, Tolerance]:
-    """Tolerance bands per commodity code; none configured means exact agreement."""
-    tolerances: Mapping[str, Tolerance] = container.extras.get(TOLERANCES_KEY) or {}
-    return tolerances
 
 
 @router.post("/epcis/capture", status_code=201)
@@ -110,8 +89,8 @@ def reconcile(warehouse_id: str, actor: ActorDep, request: Request) -> dict[str,
         reconcile_service.reconcile_warehouse,
         actor,
         warehouse_id,
-        sensors_of(container),
-        tolerances_of(container),
+        container.reconcile_sensors(),
+        container.reconcile_tolerances(),
         record_alert,
     )
     return {"verdicts": [_verdict_json(v) for v in verdicts]}
