@@ -10,7 +10,7 @@ The pledged quantity is a claim on goods, not a count of them: it may be below t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -162,6 +162,24 @@ def reconcile_bay(counts: BayCounts, tolerance: Tolerance = EXACT) -> BayVerdict
     return BayVerdict(counts.bay_id, counts.commodity_code, reference, allowed, tuple(verdicts))
 
 
-def tolerance_for(tolerances: Mapping[str, Tolerance], commodity_code: str) -> Tolerance:
-    """The commodity's tolerance band, or exact agreement when none is configured."""
+@dataclass(frozen=True)
+class ToleranceBands:
+    """Tolerance bands per commodity code, and the band of every commodity not named."""
+
+    by_commodity: Mapping[str, Tolerance] = field(default_factory=dict)
+    default: Tolerance = EXACT
+
+    def band(self, commodity_code: str) -> Tolerance:
+        """The commodity's own band, else the default."""
+        return self.by_commodity.get(commodity_code, self.default)
+
+
+# What reconciliation accepts as its bands: a plain mapping (exact for the rest) or the full table.
+Tolerances = Mapping[str, Tolerance] | ToleranceBands
+
+
+def tolerance_for(tolerances: Tolerances, commodity_code: str) -> Tolerance:
+    """The commodity's tolerance band; a plain mapping means exact agreement when none is named."""
+    if isinstance(tolerances, ToleranceBands):
+        return tolerances.band(commodity_code)
     return tolerances.get(commodity_code, EXACT)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +20,7 @@ from pledge.reconcile import (
     BayCounts,
     BayFreeze,
     BayVerdict,
-    Tolerance,
+    Tolerances,
     reconcile_bay,
     tolerance_for,
 )
@@ -118,11 +118,18 @@ def check_not_frozen(uow: PledgeUnitOfWork, bay_id: str) -> None:
         )
 
 
-def bay_counts(uow: PledgeUnitOfWork, warehouse_id: str, sensors: Sensors) -> list[BayCounts]:
-    """The four counts of every bay and commodity with goods on the book or under pledge."""
+def bay_counts(
+    uow: PledgeUnitOfWork,
+    warehouse_id: str,
+    sensors: Sensors,
+    bays: Collection[str] | None = None,
+) -> list[BayCounts]:
+    """The four counts of every bay (or only `bays`) and commodity on the book or under pledge."""
     book: dict[tuple[str, str], Decimal] = {}
     pledged: dict[tuple[str, str], Decimal] = {}
     for lot in uow.lots.find(warehouse_id=warehouse_id):
+        if bays is not None and lot.bay_id not in bays:
+            continue
         key = (lot.bay_id, lot.commodity_code)
         if lot.quantity > 0:
             book[key] = book.get(key, Decimal(0)) + lot.quantity
@@ -147,17 +154,24 @@ def run_reconciliation(
     ctx: Context,
     warehouse: Warehouse,
     sensors: Sensors,
-    tolerances: Mapping[str, Tolerance],
+    tolerances: Tolerances,
     alert: AlertHook = no_alert,
+    *,
+    bays: Collection[str] | None = None,
+    settling: Collection[str] = (),
 ) -> list[BayVerdict]:
-    """Reconcile every bay of a warehouse; freeze and alert newly mismatched bays (no commit)."""
+    """Reconcile a warehouse's bays (or only `bays`); freeze and alert new mismatches (no commit).
+
+    A bay in `settling` had goods move moments ago: its sensors may still show the old stock,
+    so it is reported but neither frozen nor alerted; its own request reconciles it later.
+    """
     verdicts = [
         reconcile_bay(counts, tolerance_for(tolerances, counts.commodity_code))
-        for counts in bay_counts(uow, warehouse.id, sensors)
+        for counts in bay_counts(uow, warehouse.id, sensors, bays)
     ]
     by_bay: dict[str, list[BayVerdict]] = {}
     for verdict in verdicts:
-        if verdict.mismatched:
+        if verdict.mismatched and verdict.bay_id not in settling:
             by_bay.setdefault(verdict.bay_id, []).append(verdict)
     for bay_id, mismatches in sorted(by_bay.items()):
         # A bay already frozen stays frozen; repeating the event and alert adds only noise.
@@ -225,13 +239,19 @@ def reconcile_warehouse(
     ctx: Context,
     warehouse_id: str,
     sensors: Sensors,
-    tolerances: Mapping[str, Tolerance],
+    tolerances: Tolerances,
     alert: AlertHook = no_alert,
+    settling: Collection[str] = (),
 ) -> list[BayVerdict]:
-    """Reconcile one of the actor's warehouses now; freezes, events and alerts commit together."""
+    """Reconcile one of the actor's warehouses now; freezes, events and alerts commit together.
+
+    Bays in `settling` had goods move moments ago: reported, but not frozen yet.
+    """
     actor.require(OrgKind.WAREHOUSE)
     warehouse = own_warehouse(uow, actor, warehouse_id)
-    verdicts = run_reconciliation(uow, ctx, warehouse, sensors, tolerances, alert)
+    verdicts = run_reconciliation(
+        uow, ctx, warehouse, sensors, tolerances, alert, settling=settling
+    )
     uow.commit()
     return verdicts
 

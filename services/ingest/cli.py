@@ -6,10 +6,13 @@ import logging
 import signal
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from services.bootstrap import Container
 
 readers_app = typer.Typer(help="Tag readers: MQTT accounts and registration.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -89,8 +92,7 @@ def ingest_command(
     ] = 24 * 3600,
 ) -> None:
     """Run the MQTT ingest worker until SIGTERM or Ctrl-C."""
-    from services.db import make_engine, make_session_factory
-    from services.ingest.movement import BatchMovementCheck
+    from services.bootstrap import build_container
     from services.ingest.mqtturl import parse_mqtt_url
     from services.ingest.worker import IngestWorker, WorkerConfig
     from services.settings import get_settings
@@ -103,23 +105,39 @@ def ingest_command(
         max_batch_messages=batch_messages,
         session_expiry_s=session_expiry,
     )
-    engine = make_engine(db_url or get_settings().db.url)
-    worker = IngestWorker(config, engine)
+    settings = get_settings()
+    if db_url:
+        settings = settings.model_copy(
+            update={"db": settings.db.model_copy(update={"url": db_url})}
+        )
+    container = build_container(settings)
+    worker = IngestWorker(config, container.engine)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop())
     try:
-        # Movement is checked right after each batch commits, for the tags that batch brought,
-        # so an unauthorised departure is alerted within seconds of the gate read.
-        on_batch = BatchMovementCheck(
-            make_session_factory(engine), heartbeat_timeout=timedelta(seconds=heartbeat_timeout)
-        )
-        stats = worker.run(on_batch=on_batch)
+        stats = worker.run(**worker_reactions(container, timedelta(seconds=heartbeat_timeout)))
     finally:
-        engine.dispose()
+        container.close()
     console.print(
         f"ingest worker stopped: {stats.messages} messages, {stats.reads_new} new reads, "
         f"{stats.dead_letters} dead letters"
     )
+
+
+def worker_reactions(container: Container, heartbeat_timeout: timedelta) -> dict[str, Any]:
+    """The worker's callbacks: movement checks after each batch, revaluation on reader outages."""
+    from services.ingest.monitoring import RevalueOnReaderChange
+    from services.ingest.movement import BatchMovementCheck
+
+    return {
+        # Movement is checked right after each batch commits, for the tags that batch brought,
+        # so an unauthorised departure is alerted within seconds of the gate read.
+        "on_batch": BatchMovementCheck(
+            container.session_factory, heartbeat_timeout=heartbeat_timeout
+        ),
+        # A reader's last will or silence unmonitors its bays now, not at the next scheduled run.
+        "on_status": RevalueOnReaderChange(container),
+    }
 
 
 def main() -> None:

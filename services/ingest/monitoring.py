@@ -1,10 +1,15 @@
 """Bay monitoring status from the reader registry and camera alerts, and revaluation on change.
 
-A bay is **tampered** while an unresolved `camera_tamper` alert names it (subject `bay_id`).
-Otherwise it is **unmonitored** when its warehouse has tag readers registered but none of the
-readers placed on the bay is up: either every one of them is offline, or none is placed there.
+A bay is **tampered** while an unresolved `camera_tamper` alert names it (subject `bay_id`, or
+`bay_ids` for every bay a camera watches), and **unmonitored** while an unresolved
+`camera_offline` alert names it. Otherwise it is **unmonitored** when its warehouse has tag
+readers registered but none of the readers placed on the bay is up: either every one of them is
+offline, or none is placed there.
 A warehouse with no readers registered at all is taken as monitored: it runs without tag
 hardware, and valuing every such warehouse at half would punish a choice, not a gap.
+
+Revaluation runs on a schedule and, through `RevalueOnReaderChange`, the moment the ingest
+worker records a reader's last will, birth or silence.
 
 "Offline" is the reader's stored status, which the ingest worker keeps: a last will or the
 presence check (`mark_silent_readers_offline`) sets it, and any read or heartbeat sets it back
@@ -14,6 +19,7 @@ online. Following the worker's verdict keeps one clock for "gone", not two that 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -34,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # Where the last run's statuses are kept between runs of the scheduled job.
 _SNAPSHOT_KEY = "monitoring.snapshot"
+# The scheduled job and the ingest worker's reaction may run at once; they share the snapshot.
+_LOCK_KEY = "monitoring.lock"
 
 
 class SqlMonitoringStatus:
@@ -47,22 +55,30 @@ class SqlMonitoringStatus:
         bay = self._session.get(Bay, bay_id)
         if bay is None:
             return BayMonitoring.MONITORED
-        if bay_id in self._tampered_bays():
+        if bay_id in self._bays_named(AlertType.CAMERA_TAMPER):
             return BayMonitoring.TAMPERED
+        # A camera that sends no frames watches nothing, like an offline reader: the bay is
+        # unmonitored, not tampered, since an outage is no sign anyone interfered.
+        if bay_id in self._bays_named(AlertType.CAMERA_OFFLINE):
+            return BayMonitoring.UNMONITORED
         warehouse = self._session.get(Warehouse, bay.warehouse_id)
         if warehouse is None:
             return BayMonitoring.MONITORED
         return self._reader_status(warehouse.code, bay_id)
 
-    def _tampered_bays(self) -> set[str]:
-        # The subject is JSON, which SQLite and PostgreSQL query differently; open tamper alerts
-        # are few, so they are filtered here rather than in SQL.
+    def _bays_named(self, kind: AlertType) -> set[str]:
+        # The subject is JSON, which SQLite and PostgreSQL query differently; open camera alerts
+        # are few, so they are filtered here rather than in SQL. A camera alert names one bay
+        # (`bay_id`) or every bay the camera watches (`bay_ids`, comma-separated).
         rows = self._session.scalars(
-            select(Alert).where(
-                alerts.c.type == AlertType.CAMERA_TAMPER, alerts.c.state != AlertState.RESOLVED
-            )
+            select(Alert).where(alerts.c.type == kind, alerts.c.state != AlertState.RESOLVED)
         )
-        return {bay for alert in rows if (bay := alert.subject.get("bay_id"))}
+        named: set[str] = set()
+        for alert in rows:
+            if bay := alert.subject.get("bay_id"):
+                named.add(bay)
+            named.update(b for b in alert.subject.get("bay_ids", "").split(",") if b)
+        return named
 
     def _reader_status(self, warehouse_code: str, bay_id: str) -> BayMonitoring:
         # Imported here: placement imports the unit of work, which imports this module.
@@ -98,6 +114,32 @@ def bay_statuses(session: Session) -> dict[str, BayMonitoring]:
 
 def revalue_for_monitoring(container: Container) -> int:
     """Revalue the running loans of banks lending against bays whose monitoring changed."""
+    lock: threading.Lock = container.extras.setdefault(_LOCK_KEY, threading.Lock())
+    with lock:
+        return _revalue(container)
+
+
+class RevalueOnReaderChange:
+    """The ingest worker's `on_status` callback: revalue as soon as a reader dies or returns.
+
+    A last will or a reader falling silent unmonitors its bays now; waiting for the next
+    scheduled run would leave the bank looking at a value that is no longer verified.
+    """
+
+    def __init__(self, container: Container) -> None:
+        """React on this container's database and clock."""
+        self._container = container
+        self.runs = 0
+        self.margin_calls = 0
+
+    def __call__(self, reader_ids: list[str]) -> None:
+        """Revalue the loans whose bays changed monitoring status."""
+        log.info("readers changed status (%s): revaluing", ", ".join(reader_ids))
+        self.margin_calls += revalue_for_monitoring(self._container)
+        self.runs += 1
+
+
+def _revalue(container: Container) -> int:
     # Imported here: the unit of work imports this module for its monitoring port.
     from services.uow import SqlUnitOfWork
 

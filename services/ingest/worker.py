@@ -61,6 +61,22 @@ class WorkerConfig:
     presence_check_s: float = 5.0
     keepalive_s: int = 30
     protocol: MqttProtocol = MqttProtocol.V5
+    # MQTT v5 shared subscription group (settings mqtt.share_group): the broker hands each
+    # message to one worker of the group, so several workers split the load. Empty: none.
+    share_group: str = field(default_factory=lambda: _configured_share_group())
+
+    def topic_filter(self) -> str:
+        """The filter to subscribe: `$share/<group>/<subscription>` when sharing, else as is."""
+        if self.share_group and self.protocol is MqttProtocol.V5:
+            return f"$share/{self.share_group}/{self.subscription}"
+        return self.subscription
+
+
+def _configured_share_group() -> str:
+    # Read lazily: the worker takes no settings object, and importing settings is cheap.
+    from services.settings import get_settings
+
+    return get_settings().mqtt.share_group
 
 
 @dataclass
@@ -103,8 +119,16 @@ class IngestWorker:
         """Ask `run` to finish its current batch and return."""
         self._stop.set()
 
-    def run(self, on_batch: Callable[[int], None] | None = None) -> WorkerStats:
-        """Connect, then write batches until `stop`; database errors are retried, never fatal."""
+    def run(
+        self,
+        on_batch: Callable[[int], None] | None = None,
+        on_status: Callable[[list[str]], None] | None = None,
+    ) -> WorkerStats:
+        """Connect, then write batches until `stop`; database errors are retried, never fatal.
+
+        `on_batch` runs after each committed batch; `on_status` after readers changed status
+        (a last will, a birth, or silence past the heartbeat timeout), with their ids.
+        """
         cfg = self.config
         self._connect()
         self._client.loop_start()
@@ -112,13 +136,16 @@ class IngestWorker:
         try:
             while not self._stop.is_set():
                 received = self._drain()
+                changed: list[str] = []
                 if received:
-                    self._commit_and_ack(received)
+                    changed += self._commit_and_ack(received)
                     if on_batch is not None:
                         on_batch(len(received))
                 if time.monotonic() >= next_check:
-                    self._check_presence()
+                    changed += self._check_presence()
                     next_check = time.monotonic() + cfg.presence_check_s
+                if changed and on_status is not None:
+                    self._report_status(on_status, changed)
         finally:
             self._client.disconnect()
             self._client.loop_stop()
@@ -163,7 +190,7 @@ class IngestWorker:
             return
         self._generation += 1
         if not flags.session_present:
-            client.subscribe(self.config.subscription, qos=1)
+            client.subscribe(self.config.topic_filter(), qos=1)
         log.info(
             "ingest worker connected to %s (session present: %s)",
             self.config.broker.url(),
@@ -206,7 +233,15 @@ class IngestWorker:
             items.append(item)
         return items
 
-    def _commit_and_ack(self, received: list[_Received]) -> None:
+    def _report_status(self, on_status: Callable[[list[str]], None], changed: list[str]) -> None:
+        try:
+            on_status(sorted(set(changed)))
+        except Exception:
+            # A failing reaction must not stop ingestion; the scheduled job catches up on it.
+            log.exception("reacting to reader status changes failed")
+
+    def _commit_and_ack(self, received: list[_Received]) -> list[str]:
+        """Write and acknowledge; returns the readers whose birth or last will it recorded."""
         now = datetime.now(UTC)
         while True:
             try:
@@ -223,15 +258,16 @@ class IngestWorker:
                 self.stats.write_errors += 1
                 log.exception("writing a batch of %d messages failed; retrying", len(received))
                 if self._stop.wait(1.0):
-                    return
+                    return []
         self.stats.messages += len(received)
         self.stats.dead_letters += len(batch.dead_letters)
         self.stats.batches += 1
         for item in received:
             if item.qos > 0 and item.generation == self._generation:
                 self._client.ack(item.mid, item.qos)
+        return list(batch.statuses)
 
-    def _check_presence(self) -> None:
+    def _check_presence(self) -> list[str]:
         try:
             with Session(self.engine) as session:
                 gone = mark_silent_readers_offline(
@@ -240,7 +276,8 @@ class IngestWorker:
                 session.commit()
         except Exception:
             log.exception("the reader presence check failed")
-            return
+            return []
         if gone:
             log.warning("readers silent past the heartbeat timeout: %s", ", ".join(gone))
             self.stats.readers_timed_out.extend(gone)
+        return gone

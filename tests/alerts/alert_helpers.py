@@ -51,3 +51,5 @@ class Receiver:
     url: str
     statuses: list[int] = field(default_factory=list)
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    # When each request arrived (time.monotonic), in the order of `requests`.
+    arrivals: list[float] = field(default_factory=list)

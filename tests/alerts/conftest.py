@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,11 +57,15 @@ def live_url(sqlite_service: Service) -> Iterator[str]:
 def receiver() -> Iterator[Receiver]:
     """A real HTTP server that answers 200 unless told otherwise, one status per request."""
     got = Receiver(url="")
+    # Requests may arrive on several threads at once: keep each one's time next to it.
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            got.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            with lock:
+                got.arrivals.append(time.monotonic())
+                got.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             status = got.statuses.pop(0) if got.statuses else 200
             self.send_response(status)
             self.send_header("Content-Length", "0")

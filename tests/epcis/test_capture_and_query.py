@@ -134,15 +134,18 @@ def test_a_document_without_an_event_list_names_the_missing_member(sqlite_servic
     assert problem["detail"] == "$.epcisBody: 'eventList' is a required property"
 
 
-def test_smes_may_not_capture_and_others_do_not_see_a_warehouses_events(
+def test_smes_may_not_capture_banks_do_not_see_and_auditors_see_a_warehouses_events(
     sqlite_service: Service,
 ) -> None:
     who = parties(sqlite_service)
     bay = site(sqlite_service.client, who.wh).bay["id"]
     doc = document(event("2026-03-01T10:00:00+02:00", "storing", epcs(1), bay))
     assert capture(sqlite_service, who.sme, doc).status_code == 403
-    expect(capture(sqlite_service, who.wh, doc), 201)
+    out = expect(capture(sqlite_service, who.wh, doc), 201)
     assert events_of(sqlite_service, who.bank1) == []
+    # Auditors read every warehouse's record: the event log is what they check.
+    seen = events_of(sqlite_service, who.auditor)
+    assert [e["pw:eventHash"] for e in seen] == out["eventHashes"]
 
 
 def test_receiving_and_releasing_goods_emit_add_and_delete_events(service: Service) -> None:

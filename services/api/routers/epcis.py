@@ -6,17 +6,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-import pledge.epcis_tables  # noqa: F401  (binds the SQL event and freeze stores)
 import services.notify.store  # noqa: F401  (binds the SQL alert store)
 from pledge import epcis_service, reconcile_service
 from pledge.alert_service import record_alert
+from pledge.anchoring import ANCHOR_KIND
+from pledge.anchoring import SUBJECT_TYPE as ANCHOR_SUBJECT
 from pledge.epcis_service import EventQuery
-from pledge.parties import Actor
+from pledge.epcis_tables import epcis_events
+from pledge.parties import Actor, Role
 from pledge.reconcile import BayFreeze, BayVerdict
+from pledge.reconcile_requests import settling_bays
 from services.api.runner import container_of, perform, read
 from services.api.schemas import Input
-from services.api.security import get_person
+from services.api.security import get_actor, get_person
+from services.ingest import devices
+from services.ledger.outbox import CONFIRMED, REJECTED
+from services.ledger.tables import LedgerCommand
 
 router = APIRouter(tags=["epcis"])
 ActorDep = Annotated[Actor, Depends(get_person)]
@@ -25,11 +33,21 @@ ActorDep = Annotated[Actor, Depends(get_person)]
 @router.post("/epcis/capture", status_code=201)
 def capture(
     document: Annotated[dict[str, Any], Body(media_type="application/ld+json")],
-    actor: ActorDep,
+    actor: Annotated[Actor, Depends(get_actor)],
     request: Request,
 ) -> dict[str, Any]:
-    """Capture an EPCISDocument of ObjectEvents; a repeated event is stored once, by its hash."""
-    result, _ = perform(request, epcis_service.capture, actor, document)
+    """Capture an EPCISDocument of ObjectEvents; a repeated event is stored once, by its hash.
+
+    People of a warehouse or bank capture as before. A device key (X-API-Key) captures only
+    events in bays of the warehouse its key is bound to; anything else answers 403.
+    """
+    if Role.DEVICE in actor.roles:
+        secret = request.headers.get("X-API-Key", "")
+        with container_of(request).session_factory() as session:
+            warehouse_id = devices.bound_warehouse(session, secret)
+        result, _ = perform(request, devices.capture_as_device, actor, document, warehouse_id)
+    else:
+        result, _ = perform(request, epcis_service.capture, get_person(actor), document)
     return {
         "captured": result.captured,
         "eventHashes": result.event_hashes,
@@ -52,7 +70,10 @@ def query_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Events at your warehouses or captured by your organisation, oldest first."""
+    """Events at your warehouses or captured by your organisation, oldest first.
+
+    Each event carries `pw:anchor`: its hash's ledger anchoring (status, txId), or null.
+    """
     query = EventQuery(
         event_type=event_type,
         action=action,
@@ -66,12 +87,52 @@ def query_events(
         offset=offset,
     )
     items, total = read(request, epcis_service.query_events, actor, query)
+    anchors = anchor_statuses(container_of(request).session_factory, items)
+    for item in items:
+        item["pw:anchor"] = anchors.get(item["pw:eventHash"])
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-def _verdict_json(verdict: BayVerdict) -> dict[str, Any]:
+def anchor_statuses(
+    session_factory: sessionmaker[Session], items: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Event hash -> where its ledger anchoring stands: pending, confirmed or rejected, and tx."""
+    hashes = [item["pw:eventHash"] for item in items]
+    if not hashes:
+        return {}
+    with session_factory() as session:
+        rows = session.execute(
+            select(epcis_events.c.id, epcis_events.c.event_hash).where(
+                epcis_events.c.event_hash.in_(hashes)
+            )
+        )
+        ids = {row.id: row.event_hash for row in rows}
+        commands = session.scalars(
+            select(LedgerCommand).where(
+                LedgerCommand.subject_type == ANCHOR_SUBJECT,
+                LedgerCommand.kind == ANCHOR_KIND,
+                LedgerCommand.subject_id.in_(list(ids)),
+            )
+        ).all()
+        out: dict[str, dict[str, Any]] = {}
+        for command in commands:
+            # Queued and submitted are both still waiting for the ledger's word.
+            status = command.status if command.status in (CONFIRMED, REJECTED) else "pending"
+            out[ids[command.subject_id]] = {
+                "status": status,
+                "txId": command.tx_id,
+                "commandId": command.id,
+                "blockNumber": command.block_number,
+                "reason": command.reason if status == REJECTED else None,
+            }
+    return out
+
+
+def _verdict_json(verdict: BayVerdict, settling: set[str]) -> dict[str, Any]:
     return {
         "bay_id": verdict.bay_id,
+        # Goods moved moments ago: a mismatch here is not frozen until the bay has settled.
+        "settling": verdict.bay_id in settling,
         "commodity_code": verdict.commodity_code,
         "reference": None if verdict.reference is None else str(verdict.reference),
         "allowed": str(verdict.allowed),
@@ -82,8 +143,14 @@ def _verdict_json(verdict: BayVerdict) -> dict[str, Any]:
 
 @router.post("/warehouses/{warehouse_id}/reconcile")
 def reconcile(warehouse_id: str, actor: ActorDep, request: Request) -> dict[str, Any]:
-    """Reconcile every bay now: a mismatch records a stock-taking event, freezes and alerts."""
+    """Reconcile every bay now: a mismatch records a stock-taking event, freezes and alerts.
+
+    A bay still settling after an event is reported but not frozen; its queued request
+    reconciles it once settled.
+    """
     container = container_of(request)
+    with container.session_factory() as session:
+        settling = settling_bays(session, container.context().now)
     verdicts, _ = perform(
         request,
         reconcile_service.reconcile_warehouse,
@@ -92,8 +159,9 @@ def reconcile(warehouse_id: str, actor: ActorDep, request: Request) -> dict[str,
         container.reconcile_sensors(),
         container.reconcile_tolerances(),
         record_alert,
+        settling,
     )
-    return {"verdicts": [_verdict_json(v) for v in verdicts]}
+    return {"verdicts": [_verdict_json(v, settling) for v in verdicts]}
 
 
 def _freeze_json(freeze: BayFreeze | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tag reader routes: where each reader is installed, and whether it is online."""
+"""Tag reader routes: where each reader is installed, whether it is online, device-key binding."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pledge.presence import PlacementKind
 from services.api.runner import container_of, read
 from services.api.schemas import Input, Output
 from services.api.security import require
-from services.ingest import placement
+from services.ingest import devices, placement
 from services.uow import SqlUnitOfWork
 
 router = APIRouter(tags=["readers"])
@@ -54,6 +54,22 @@ def put_placement(reader_id: str, body: PlacementIn, actor: OfficerDep, request:
     now = container_of(request).context().now
     with SqlUnitOfWork.start(container_of(request).session_factory) as uow:
         return placement.place_reader(uow, actor, now, reader_id, body.kind, body.bay_id)
+
+
+class DeviceKeyOut(Output):
+    """A device key bound to the one warehouse it may report EPCIS events on."""
+
+    key_id: str
+    warehouse_id: str
+    bound_at: datetime
+
+
+@router.put("/warehouses/{warehouse_id}/device-keys/{key_id}", response_model=DeviceKeyOut)
+def put_device_key(warehouse_id: str, key_id: str, actor: OfficerDep, request: Request) -> Any:
+    """Bind one of your device keys to one of your warehouses (replaces its earlier binding)."""
+    now = container_of(request).context().now
+    with SqlUnitOfWork.start(container_of(request).session_factory) as uow:
+        return devices.bind_device_key(uow, actor, now, warehouse_id, key_id)
 
 
 # A plain list, like a warehouse's stock: a site has a handful of readers, not pages of them.
