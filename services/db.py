@@ -34,7 +34,15 @@ class Base(DeclarativeBase):
     metadata = metadata
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    echo: bool = False,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout_s: float = 30.0,
+    pool_recycle_s: int = 1800,
+) -> Engine:
     """Create an engine; SQLite gets foreign keys on and a folder for its file."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
@@ -46,10 +54,25 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         kwargs["poolclass"] = NullPool
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = max_overflow
+        kwargs["pool_timeout"] = pool_timeout_s
+        kwargs["pool_recycle"] = pool_recycle_s
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_durability)
     return engine
+
+
+def _postgres_durability(dbapi_conn: Any, _record: Any) -> None:
+    # Money and ledger state must survive a crash once committed: never trust a server or
+    # role default that turned synchronous_commit off.
+    cur = dbapi_conn.cursor()
+    cur.execute("SET synchronous_commit TO on")
+    cur.close()
+    dbapi_conn.commit()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

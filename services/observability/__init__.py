@@ -1,0 +1,1 @@
+"""Metrics, structured logs and health checks shared by every pledgewatch process."""
