@@ -1,0 +1,1 @@
+"""Detectors behind the `vision.stages.Detector` protocol: ONNX YOLO, ArUco markers, both."""

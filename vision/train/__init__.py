@@ -1,0 +1,1 @@
+"""Training the goods detector from synth data (needs the optional train extra)."""
