@@ -1,14 +1,12 @@
-"""Server-rendered pages; for now one landing page that points people at what exists."""
+"""The landing page at /: what runs here, and the way into the dashboards."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+from dashboards.web import render
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -16,6 +14,6 @@ router = APIRouter(include_in_schema=False)
 def home(request: Request) -> HTMLResponse:
     """The landing page: what runs here and where to go next."""
     settings = request.app.state.container.settings
-    return templates.TemplateResponse(
+    return render(
         request, "home.html", {"ledger": settings.ledger.kind.value, "mode": settings.mode.value}
     )
