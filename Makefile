@@ -1,6 +1,7 @@
 # pledgewatch developer commands. A newcomer needs two: `make run` and `make test`.
 #   make run    environment, SQLite migrations, the service on the embedded ledger
-#   make test   environment, PostgreSQL for tests, lint and import rules, the whole suite
+#   make test   environment, PostgreSQL, Mosquitto, Chromium and helm for tests, lint and import
+#               rules, the whole suite
 #   make lint | demo | bench | clean
 
 SHELL := bash
@@ -18,7 +19,7 @@ export UV_FROZEN := 1
 define lint_commands
 $(UV) run ruff check .; \
 $(UV) run ruff format --check .; \
-$(UV) run mypy pledge loans chaincode services; \
+$(UV) run mypy pledge loans chaincode services vision dashboards; \
 $(UV) run lint-imports
 endef
 
@@ -46,6 +47,8 @@ run: env
 # The provisioning script prints the test database URL as its last line; pytest reads it from
 # PLEDGEWATCH_TEST_PG_URL.
 test: env
+	scripts/install-chromium.sh >&2
+	scripts/install-helm.sh >&2
 	PLEDGEWATCH_TEST_PG_URL="$$(scripts/test-services.sh | tail -n 1)"; \
 	export PLEDGEWATCH_TEST_PG_URL; \
 	export PLEDGEWATCH_TEST_MQTT_URL="$$(cat .cache/mqtt/url)"; \

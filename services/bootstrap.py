@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chaincode.contract import REQUIRED_ENDORSERS, PledgeContract
 from pledge.ports import Context
-from pledge.reconcile import Tolerance
+from pledge.reconcile import Tolerance, ToleranceBands
 from pledge.reconcile_service import Sensors
 from services.db import make_engine, make_session_factory
 from services.identity.tables import Org
@@ -52,19 +52,32 @@ class Container:
         )
 
     def reconcile_sensors(self) -> Sensors:
-        """Tag counts from the stored tag reads; camera counts report no data until vision lands."""
+        """Tag counts from the stored tag reads; camera counts from the bays' latest counts."""
         configured: Sensors | None = self.extras.get(SENSORS_KEY)
         if configured is not None:
             return configured
         # Imported here: the tag-read tables belong to the ingest edge, not to start-up.
+        from services.cameras.counts import SqlCameraCounts
         from services.ingest.sensors import TagReadPresence
 
-        return Sensors(tags=TagReadPresence(self.session_factory))
+        return Sensors(
+            tags=TagReadPresence(self.session_factory),
+            camera=SqlCameraCounts(self.session_factory),
+        )
 
-    def reconcile_tolerances(self) -> Mapping[str, Tolerance]:
-        """Tolerance bands per commodity code; none configured means exact agreement."""
-        tolerances: Mapping[str, Tolerance] = self.extras.get(TOLERANCES_KEY) or {}
-        return tolerances
+    def reconcile_tolerances(self) -> Mapping[str, Tolerance] | ToleranceBands:
+        """Tolerance bands per commodity code: a test's extras, else settings (default exact)."""
+        configured: Mapping[str, Tolerance] | None = self.extras.get(TOLERANCES_KEY)
+        if configured is not None:
+            return configured
+        bands = self.settings.reconcile
+        return ToleranceBands(
+            {
+                code: Tolerance(band.absolute, band.relative)
+                for code, band in bands.tolerances.items()
+            },
+            Tolerance(bands.default_tolerance.absolute, bands.default_tolerance.relative),
+        )
 
     def connect_ledger(self) -> None:
         """(Re)build the ledger adapter; call again after organisations change."""
@@ -122,7 +135,15 @@ class Container:
 
 def build_container(settings: Settings) -> Container:
     """Wire the service from settings."""
-    engine = make_engine(settings.db.url, settings.db.echo)
+    db = settings.db
+    engine = make_engine(
+        db.url,
+        db.echo,
+        pool_size=db.pool_size,
+        max_overflow=db.max_overflow,
+        pool_timeout_s=db.pool_timeout_s,
+        pool_recycle_s=db.pool_recycle_s,
+    )
     return Container(
         settings=settings,
         engine=engine,

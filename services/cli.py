@@ -12,13 +12,20 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from chaincode.devnet.cli import fabric_app
+from services.cameras.cli import evidence_app, vision_app
 from services.cli_admin import apikey_app, org_app, user_app
-from services.ingest.cli import ingest_command, readers_app
+from services.ingest.cli import readers_app
+from services.processes import (
+    api_command,
+    ingest_process_command,
+    outbox_command,
+    run_production,
+    scheduler_command,
+)
 from services.settings import Mode, Settings, get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
+    from services.bootstrap import Container
     from services.ingest.broker import EmbeddedBroker
     from services.ingest.worker import IngestWorker
 
@@ -35,7 +42,12 @@ app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(fabric_app, name="fabric")
 app.add_typer(readers_app, name="readers")
-app.command("ingest")(ingest_command)
+app.command("ingest")(ingest_process_command())
+app.command("api")(api_command)
+app.command("scheduler")(scheduler_command)
+app.command("outbox")(outbox_command)
+app.add_typer(vision_app, name="vision")
+app.add_typer(evidence_app, name="evidence")
 console = Console()
 
 
@@ -80,12 +92,21 @@ def run(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
     seed: Annotated[bool, typer.Option(help="Create the demo organisations in dev mode.")] = True,
+    profile: Annotated[
+        str,
+        typer.Option(help="dev: one process; production: api, ingest, scheduler, outbox apart."),
+    ] = "dev",
 ) -> None:
     """Start the API, the placeholder dashboard and the jobs on the configured back-ends."""
+    if profile == "production":
+        raise typer.Exit(code=run_production())
+    if profile != "dev":
+        raise typer.BadParameter("expected dev or production", param_hint="--profile")
     import uvicorn
 
     from services.api.app import create_app
     from services.bootstrap import build_container
+    from services.cameras.runner import VisionRunner
     from services.migrate import upgrade
     from services.scheduler import start_scheduler
     from services.seed import DEMO_ORGS, DEMO_PASSWORD, seed_demo
@@ -103,7 +124,9 @@ def run(
         seed_demo(container.session_factory)
     container.connect_ledger()
     scheduler = start_scheduler(container) if settings.jobs_enabled else None
-    ingest = _start_dev_ingest(settings, container.engine)
+    ingest = _start_dev_ingest(settings, container)
+    # The registered cameras, watched in process and reporting straight into the service.
+    vision = VisionRunner(container).start()
     bind_host = host or settings.api.host
     bind_port = port or settings.api.port
     url = f"http://{bind_host}:{bind_port}"
@@ -119,6 +142,7 @@ def run(
     try:
         uvicorn.run(create_app(container), host=bind_host, port=bind_port, log_level="info")
     finally:
+        vision.stop()
         ingest.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -143,11 +167,12 @@ class _DevIngest:
             self.broker.stop()
 
 
-def _start_dev_ingest(settings: Settings, engine: Engine) -> _DevIngest:
+def _start_dev_ingest(settings: Settings, container: Container) -> _DevIngest:
     # Only dev gets the in-process broker: production readers need Mosquitto's accounts and ACLs.
     if settings.mode is not Mode.DEV or not settings.mqtt.embedded_broker:
         return _DevIngest()
     from services.ingest.broker import EmbeddedBroker
+    from services.ingest.cli import worker_reactions
     from services.ingest.mqtturl import parse_mqtt_url
     from services.ingest.worker import IngestWorker, MqttProtocol, WorkerConfig
 
@@ -158,8 +183,11 @@ def _start_dev_ingest(settings: Settings, engine: Engine) -> _DevIngest:
     if settings.mqtt.ingest_enabled:
         # amqtt speaks 3.1.1 only, whatever the protocol setting says.
         config = WorkerConfig(broker=broker.worker_address, protocol=MqttProtocol.V311)
-        ingest.worker = IngestWorker(config, engine)
-        ingest.thread = threading.Thread(target=ingest.worker.run, name="ingest", daemon=True)
+        ingest.worker = IngestWorker(config, container.engine)
+        reactions = worker_reactions(container, config.heartbeat_timeout)
+        ingest.thread = threading.Thread(
+            target=ingest.worker.run, kwargs=reactions, name="ingest", daemon=True
+        )
         ingest.thread.start()
     return ingest
 

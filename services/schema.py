@@ -8,15 +8,20 @@ from sqlalchemy import MetaData
 
 # Modules that register tables on services.db.metadata when imported; add new ones here.
 TABLE_MODULES = (
+    "dashboards.sme_requests",
     "pledge.alert_tables",
     "pledge.epcis_tables",
+    "pledge.reconcile_requests",
     "services.api.idempotency",
+    "services.cameras.tables",
     "services.identity.tables",
     "services.ingest.tables",
     "services.ingest.placement",
+    "services.ingest.devices",
     "services.ledger.embedded_tables",
     "services.ledger.tables",
     "services.notify.tables",
+    "services.scheduler_tables",
     "services.uow",  # maps the pledge and loans dataclasses onto their tables
 )
 

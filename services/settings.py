@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,12 @@ class DatabaseSettings(BaseModel):
 
     url: str = "sqlite:///var/pledgewatch.db"
     echo: bool = False
+    # Connection pool per process (PostgreSQL; SQLite opens a connection per use).
+    pool_size: int = Field(default=5, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+    pool_timeout_s: float = Field(default=30.0, gt=0)
+    # Recycle before typical load-balancer/firewall idle cut-offs drop the connection.
+    pool_recycle_s: int = Field(default=1800, ge=-1)
 
 
 class AuthSettings(BaseModel):
@@ -81,6 +88,66 @@ class MqttSettings(BaseModel):
     # amqtt speaks MQTT 3.1.1 only; set "v5" for Mosquitto.
     protocol: Literal["v5", "v311"] = "v311"
     ingest_enabled: bool = True
+    # MQTT v5 shared subscription group: workers in one group split the reads ($share/<group>/...).
+    share_group: str = ""
+
+
+ReadinessCheck = Literal["db", "broker", "ledger"]
+READINESS_CHECKS: tuple[ReadinessCheck, ...] = ("db", "broker", "ledger")
+
+
+class ObservabilitySettings(BaseModel):
+    """Logs, metrics and the probes of each process."""
+
+    log_level: str = "INFO"
+    # Readiness checks this process runs at /readyz: any of db, broker, ledger.
+    readiness_checks: list[ReadinessCheck] = Field(default_factory=lambda: list(READINESS_CHECKS))
+    # Port of /healthz, /readyz and /metrics for processes that serve no API.
+    probe_port: int = 9464
+
+
+class ToleranceBand(BaseModel):
+    """How far a count may stray: the larger of an absolute band and a share of the reference."""
+
+    model_config = {"extra": "forbid"}
+
+    absolute: Decimal = Field(default=Decimal(0), ge=0)
+    relative: Decimal = Field(default=Decimal(0), ge=0, lt=1)
+
+
+class ReconcileSettings(BaseModel):
+    """Reconciliation tolerances and how long a bay settles after an event before it is counted.
+
+    PLEDGEWATCH_RECONCILE__TOLERANCES is JSON: commodity code -> {"absolute", "relative"}.
+    """
+
+    tolerances: dict[str, ToleranceBand] = Field(default_factory=dict)
+    default_tolerance: ToleranceBand = Field(default_factory=ToleranceBand)
+    # Tag presence keeps a departed tag for its 60-s read window; counting before that has
+    # passed would see released goods still in the bay. Window plus a margin for late reads.
+    settle_seconds: float = Field(default=75.0, ge=0)
+
+    @model_validator(mode="after")
+    def _commodity_codes_are_named(self) -> ReconcileSettings:
+        blank = [code for code in self.tolerances if not code.strip()]
+        if blank:
+            raise ValueError("reconcile.tolerances: a commodity code must not be blank")
+        return self
+
+
+class VisionSettings(BaseModel):
+    """Camera workers: their signing key, where evidence is kept, what a clip holds."""
+
+    key_dir: Path = Path("var/vision-keys")
+    # A folder, or an http(s):// object-store URL taking PUT and serving GET.
+    evidence_store: str = "var/evidence"
+    # Where a worker reporting over HTTP keeps reports while the API is unreachable.
+    spool_dir: Path = Path("var/vision-spool")
+    clip_seconds: float = 4.0
+    # "model": the ONNX detector (model_path, or the shipped model) beside the marker reader;
+    # "markers": the marker reader alone, for sites whose goods all carry markers.
+    detector: Literal["model", "markers"] = "model"
+    model_path: Path | None = None
 
 
 class _EnvSource(EnvSettingsSource):
@@ -111,6 +178,9 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    vision: VisionSettings = Field(default_factory=VisionSettings)
     jobs_enabled: bool = True
 
     @classmethod

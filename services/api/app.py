@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from dashboards.site import install as install_dashboards
 from dashboards.views import router as dashboard_router
 from loans.api import router as loans_router
 from pledge.api import router as pledge_router
 from services.api.problems import install_problem_handlers
-from services.api.routers import alerts, auth, epcis, ledger, orgs, readers
+from services.api.routers import alerts, auth, cameras, epcis, evidence, ledger, orgs, readers
 from services.bootstrap import Container
+from services.observability.http import install_observability
 
 
 def create_app(container: Container) -> FastAPI:
@@ -46,9 +48,13 @@ def create_app(container: Container) -> FastAPI:
         alerts.router,
         epcis.router,
         readers.router,
+        cameras.router,
+        evidence.router,
     ):
         app.include_router(router)
     app.include_router(dashboard_router)
+    install_dashboards(app)
+    install_observability(app, container)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

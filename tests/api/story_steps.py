@@ -14,7 +14,7 @@ from dashboards.views import router as dashboard_router
 from loans.api import router as loans_router
 from pledge.api import router as pledge_router
 from pledge.parties import OrgKind, Role
-from services.api.routers import alerts, auth, epcis, ledger, orgs, readers
+from services.api.routers import alerts, auth, cameras, epcis, evidence, ledger, orgs, readers
 from services.identity import service as identity
 from services.seed import DEMO_PASSWORD
 from tests.api.conftest import make_service
@@ -44,6 +44,8 @@ ROUTERS = (
     alerts.router,
     epcis.router,
     readers.router,
+    cameras.router,
+    evidence.router,
     dashboard_router,
 )
 

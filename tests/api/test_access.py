@@ -27,6 +27,9 @@ from tests.api.story_steps import (
 PUBLIC = {
     "/auth/token",
     "/healthz",
+    # Probes and the Prometheus scrape; the chart's NetworkPolicy limits who reaches them.
+    "/readyz",
+    "/metrics",
     "/",
     "/docs",
     "/openapi.json",
@@ -400,6 +403,15 @@ def write_requests(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/webhooks"): {"json": {"url": "https://example.com/h"}},
         ("DELETE", "/webhooks/{webhook_id}"): {},
         ("PUT", "/readers/{reader_id}/placement"): {"json": {"kind": "exit_gate"}},
+        ("PUT", "/warehouses/{warehouse_id}/device-keys/{key_id}"): {},
+        ("POST", "/warehouses/{warehouse_id}/cameras"): {
+            "json": {"camera_id": "cam-new", "url": "rtsp://10.0.0.9/s"}
+        },
+        ("POST", "/vision/keys"): {"json": {"public_key": "A" * 43 + "="}},
+        ("POST", "/vision/events"): {"json": {"camera_id": "cam-new"}},
+        ("POST", "/vision/tamper"): {"json": {"camera_id": "cam-new"}},
+        ("POST", "/bays/{bay_id}/live-checks"): {"json": {"nonce": "n0nce-1"}},
+        ("POST", "/evidence/{evidence_id}/verify"): {},
     }
 
 

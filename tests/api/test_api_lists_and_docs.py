@@ -85,7 +85,14 @@ def test_every_served_route_is_documented_or_a_public_page(
 ) -> None:
     served = {path for _, path in route_table(shared.client.app)}
     undocumented = served - set(openapi["paths"])
-    assert undocumented == {"/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+    assert undocumented == {
+        "/",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/openapi.json",
+        "/redoc",
+        "/metrics",  # the Prometheus exposition, not an API operation
+    }
 
 
 def test_the_openapi_document_declares_the_oauth2_password_flow(openapi: dict[str, Any]) -> None:
@@ -107,7 +114,7 @@ def test_every_operation_but_sign_in_and_health_requires_a_credential(
         for method, operation in operations.items()
         if not operation.get("security")
     }
-    assert open_ops == {"POST /auth/token", "GET /healthz"}
+    assert open_ops == {"POST /auth/token", "GET /healthz", "GET /readyz"}
 
 
 def test_the_sign_in_form_of_the_docs_yields_a_working_token(shared: World) -> None:
