@@ -19,6 +19,7 @@ from dashboards.session import (
     tokens_match,
 )
 from dashboards.web import PREFIX, ViewerDep, render, see_other
+from services.api.ratelimit import client_address, login_limiter
 from services.api.runner import container_of
 from services.errors import Unauthenticated
 from services.identity import service as identity
@@ -78,6 +79,18 @@ async def login(
             request, target, username, "Enter your username and password.", status=422
         )
     container = container_of(request)
+    limiter, address = login_limiter(request), client_address(request)
+    verdict = limiter.check(username, address)
+    if not verdict.allowed:
+        page = _login_page(
+            request,
+            target,
+            username,
+            f"Too many failed sign-ins; try again in {verdict.retry_after} seconds.",
+            status=429,
+        )
+        page.headers["Retry-After"] = str(verdict.retry_after)
+        return page
 
     def authenticate() -> str:
         with container.session_factory() as session:
@@ -88,7 +101,9 @@ async def login(
     try:
         token = await run_in_threadpool(authenticate)
     except Unauthenticated as exc:
+        limiter.failed(username, address)
         return _login_page(request, target, username, exc.detail, status=401)
+    limiter.succeeded(username, address)
     response = see_other(request, target)
     max_age = container.settings.auth.token_minutes * 60
     response.set_cookie(SESSION_COOKIE, token, **cookie_options(container.settings, max_age))  # type: ignore[arg-type]

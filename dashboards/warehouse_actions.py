@@ -8,11 +8,11 @@ from fastapi import Request
 
 from dashboards.sme_actions import run_once
 from pledge import reconcile_service, service
-from pledge.alert_service import record_alert
 from pledge.errors import Invalid, NotFound
 from pledge.parties import Actor, OrgKind
 from pledge.reconcile import BayFreeze, BayVerdict
-from services.api.runner import container_of, perform, read
+from services.api.routers import epcis as epcis_routes
+from services.api.runner import perform, read
 
 
 def execute_release(
@@ -45,17 +45,9 @@ def execute_release(
 
 
 def reconcile_now(request: Request, actor: Actor, warehouse_id: str) -> list[BayVerdict]:
-    """Run the reconciliation of one of the caller's warehouses now (freezes and alerts)."""
-    container = container_of(request)
-    verdicts, _ = perform(
-        request,
-        reconcile_service.reconcile_warehouse,
-        actor,
-        warehouse_id,
-        container.reconcile_sensors(),
-        container.reconcile_tolerances(),
-        record_alert,
-    )
+    """Run the reconciliation of one of the caller's warehouses now, as the API does."""
+    # The API's own path: bays still settling after a movement are reported, not frozen.
+    verdicts, _ = epcis_routes.reconcile_now(request, actor, warehouse_id)
     return verdicts
 
 

@@ -57,6 +57,13 @@ class AuthSettings(BaseModel):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: str = "HS256"
     token_minutes: int = 60
+    # Secrets rotated out: tokens they signed still verify (by key id) until they expire.
+    # PLEDGEWATCH_AUTH__JWT_PREVIOUS_SECRETS is a JSON list; drop a secret a token-lifetime later.
+    jwt_previous_secrets: list[str] = Field(default_factory=list)
+    # Sliding-window login throttle: failures per username from one address, and per address.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_seconds: float = Field(default=300.0, gt=0)
 
 
 class LedgerSettings(BaseModel):
@@ -204,6 +211,9 @@ class Settings(BaseSettings):
             "ledger.lien_key_secret": (self.ledger.lien_key_secret, DEV_LIEN_KEY_SECRET),
             "ledger.commitment_salt": (self.ledger.commitment_salt, DEV_SALT_SECRET),
         }
+        # A rotated-out secret signs nothing new but still admits tokens: same rules.
+        for index, previous in enumerate(self.auth.jwt_previous_secrets):
+            defaults[f"auth.jwt_previous_secrets[{index}]"] = (previous, DEV_JWT_SECRET)
         still_default = [name for name, (value, dev) in defaults.items() if value == dev]
         if still_default:
             raise ValueError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,22 @@ def _algorithm(settings: Settings) -> str:
     return algorithm
 
 
+def key_id(secret: str) -> str:
+    """The key id (JWT `kid`) naming a signing secret without revealing it."""
+    # Derived rather than configured, so rotating is only "move the old secret to the list":
+    # a kid can never be paired with the wrong secret. A truncated hash of a long random secret
+    # tells an attacker nothing useful.
+    digest = hashlib.sha256(b"pledgewatch-jwt-kid:" + secret.encode()).hexdigest()
+    return f"k-{digest[:16]}"
+
+
+def verification_keys(settings: Settings) -> dict[str, str]:
+    """Secrets that may verify a token, by key id: the current one and those rotated out."""
+    keys = {key_id(secret): secret for secret in settings.auth.jwt_previous_secrets}
+    keys[key_id(settings.auth.jwt_secret)] = settings.auth.jwt_secret
+    return keys
+
+
 def issue_token(
     settings: Settings,
     user_id: str,
@@ -64,15 +81,27 @@ def issue_token(
         "exp": int((issued + lifetime).timestamp()),
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(payload, settings.auth.jwt_secret, algorithm=_algorithm(settings))
+    secret = settings.auth.jwt_secret
+    return jwt.encode(
+        payload, secret, algorithm=_algorithm(settings), headers={"kid": key_id(secret)}
+    )
 
 
 def decode_token(settings: Settings, token: str) -> Claims:
-    """Verify a token's signature, expiry and shape, or raise Unauthenticated."""
+    """Verify a token's key id, signature, expiry and shape, or raise Unauthenticated."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated("invalid_token", "the access token is not valid") from exc
+    # The kid only picks which secret to try; a token naming no known key (a retired secret, or
+    # none at all) is refused outright rather than tried against every secret.
+    secret = verification_keys(settings).get(kid) if isinstance(kid, str) else None
+    if secret is None:
+        raise Unauthenticated("invalid_token", "the access token was signed with an unknown key")
     try:
         raw = jwt.decode(
             token,
-            settings.auth.jwt_secret,
+            secret,
             algorithms=[_algorithm(settings)],
             options={"require": _REQUIRED_CLAIMS},
         )

@@ -77,6 +77,7 @@ def train(
         data=str(data), imgsz=imgsz, batch=batch, workers=workers, device="cpu", plots=False
     )
     onnx = Path(model.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False))
+    describe(onnx, f"YOLO11n goods detector ({', '.join(model.names.values())}), {imgsz} px")
     return {
         "onnx": str(onnx),
         "epochs": epochs,
@@ -90,6 +91,17 @@ def train(
             for c, v in zip(metrics.box.ap_class_index, metrics.box.ap50, strict=False)
         },
     }
+
+
+def describe(onnx_path: Path, description: str) -> None:
+    """Replace the exporter's description, which names the local dataset path, with our own."""
+    import onnx  # the training extra only
+
+    model = onnx.load(str(onnx_path))
+    for prop in model.metadata_props:
+        if prop.key == "description":
+            prop.value = description
+    onnx.save(model, str(onnx_path))
 
 
 def publish(result: dict[str, Any], target: Path, recipe: dict[str, Any]) -> Path:

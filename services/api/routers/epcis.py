@@ -148,6 +148,14 @@ def reconcile(warehouse_id: str, actor: ActorDep, request: Request) -> dict[str,
     A bay still settling after an event is reported but not frozen; its queued request
     reconciles it once settled.
     """
+    verdicts, settling = reconcile_now(request, actor, warehouse_id)
+    return {"verdicts": [_verdict_json(v, settling) for v in verdicts]}
+
+
+def reconcile_now(
+    request: Request, actor: Actor, warehouse_id: str
+) -> tuple[list[BayVerdict], set[str]]:
+    """Reconcile a warehouse's bays now, leaving settling bays unfrozen; verdicts and those bays."""
     container = container_of(request)
     with container.session_factory() as session:
         settling = settling_bays(session, container.context().now)
@@ -161,7 +169,7 @@ def reconcile(warehouse_id: str, actor: ActorDep, request: Request) -> dict[str,
         record_alert,
         settling,
     )
-    return {"verdicts": [_verdict_json(v, settling) for v in verdicts]}
+    return verdicts, settling
 
 
 def _freeze_json(freeze: BayFreeze | None) -> dict[str, Any]:
