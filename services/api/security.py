@@ -47,6 +47,10 @@ def get_actor(
         actor = service.actor_for_api_key(session, api_key)
     else:
         raise Unauthenticated("missing_credentials", "sign in or send an API key")
+    # Hand the connection back to the pool now: a request holding this read connection while
+    # it waits for another (an idempotency claim, a unit of work) lets a burst of requests
+    # hold every pooled connection and wait on each other until the pool times out.
+    session.rollback()
     request.state.actor = actor
     return actor
 

@@ -25,6 +25,7 @@ def settings_secrets(settings: Settings) -> list[str]:
     """Every secret value the settings hold, and the passwords inside their URLs."""
     values = [
         settings.auth.jwt_secret,
+        *settings.auth.jwt_previous_secrets,
         settings.ledger.lien_key_secret,
         settings.ledger.commitment_salt,
         *secrets_of_url(settings.db.url),

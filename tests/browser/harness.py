@@ -81,11 +81,9 @@ def live_server(folder: Path) -> Iterator[LiveServer]:
     container = build_container(settings)
     # Tables whose migration is still to be written are created directly (as the API tests do).
     load_metadata().create_all(container.engine, checkfirst=True)
+    # Cheap hashes for the seeded users only: the server lives for the whole session, so it must
+    # not swap the process-wide default hasher (later tests check the production parameters).
     seed_demo(container.session_factory, hasher=FAST_HASHER)
-    from services.identity import passwords
-
-    previous = passwords.DEFAULT_HASHER
-    passwords.DEFAULT_HASHER = FAST_HASHER
     port = free_port()
     config = uvicorn.Config(
         create_app(container),
@@ -111,7 +109,6 @@ def live_server(folder: Path) -> Iterator[LiveServer]:
         if thread.is_alive():
             server.force_exit = True
             thread.join(5)
-        passwords.DEFAULT_HASHER = previous
         container.close()
 
 

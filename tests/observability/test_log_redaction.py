@@ -23,7 +23,10 @@ def production_settings() -> Settings:
             "mode": "production",
             "db": {"url": "postgresql+psycopg://pw:db-pass-7f3a9c1e@db.example:5432/pw"},
             "mqtt": {"url": "mqtt://ingest:mqtt-pass-51d0e2@broker.example:8883"},
-            "auth": {"jwt_secret": "jwt-secret-0123456789abcdef0123456789ab"},
+            "auth": {
+                "jwt_secret": "jwt-secret-0123456789abcdef0123456789ab",
+                "jwt_previous_secrets": ["old-jwt-secret-0123456789abcdef01234567"],
+            },
             "ledger": {
                 "lien_key_secret": "lien-secret-0123456789abcdef0123456789",
                 "commitment_salt": "salt-secret-0123456789abcdef012345678",
@@ -53,6 +56,7 @@ def test_every_secret_of_the_settings_and_every_token_shape_is_redacted() -> Non
         std.warning("broker %s refused", settings.mqtt.url)
         std.info("header Authorization: Bearer %s", JWT)
         std.info("signed with %s", settings.auth.jwt_secret)
+        std.info("rotated from %s", settings.auth.jwt_previous_secrets[0])
         try:
             raise RuntimeError(f"lien key {settings.ledger.lien_key_secret} rejected")
         except RuntimeError:
@@ -68,13 +72,14 @@ def test_every_secret_of_the_settings_and_every_token_shape_is_redacted() -> Non
         log.info("key in text", note=f"the key is {api_key}")
 
     lines = captured_lines(settings, emit)
-    assert len(lines) == 7
+    assert len(lines) == 8
     events = [json.loads(line) for line in lines]
     assert all(e["process"] == "test" and "timestamp" in e and "level" in e for e in events)
     secrets = [
         "db-pass-7f3a9c1e",
         "mqtt-pass-51d0e2",
         settings.auth.jwt_secret,
+        settings.auth.jwt_previous_secrets[0],
         settings.ledger.lien_key_secret,
         settings.ledger.commitment_salt,
         JWT,
@@ -85,9 +90,9 @@ def test_every_secret_of_the_settings_and_every_token_shape_is_redacted() -> Non
     assert leaks == []
     # What is not secret stays readable.
     assert "db.example:5432" in lines[0]
-    assert "Traceback" in events[4]["exception"] and REDACTED in events[4]["exception"]
-    assert events[5]["headers"]["Authorization"] == REDACTED
-    assert events[5]["query"].endswith("&page=2")
+    assert "Traceback" in events[5]["exception"] and REDACTED in events[5]["exception"]
+    assert events[6]["headers"]["Authorization"] == REDACTED
+    assert events[6]["query"].endswith("&page=2")
 
 
 def test_the_redactor_keeps_ordinary_text_and_names_what_it_hid() -> None:

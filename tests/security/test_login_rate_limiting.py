@@ -55,7 +55,7 @@ def assert_throttled(resp: object, retry_after: int) -> None:
     assert resp.headers["Retry-After"] == str(retry_after)  # type: ignore[attr-defined]
 
 
-def test_the_default_limits_come_from_settings(app_for: AppFor) -> None:
+def test_the_limits_come_from_settings() -> None:
     limiter = LoginLimiter.from_settings(
         settings_with(
             login_max_failures=7, login_max_failures_per_address=70, login_window_seconds=60
@@ -99,7 +99,7 @@ def test_a_successful_sign_in_resets_the_usernames_count(client: TestClient) -> 
 
 
 def test_failures_across_usernames_from_one_address_throttle_that_address(
-    app_for: AppFor, client: TestClient, clock: Clock
+    client: TestClient, clock: Clock
 ) -> None:
     # Two per username stays under the per-user limit; the address limit (5) still trips.
     fail(client, "alice", 2)
