@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from services.observability.health import build_readiness
+from services.observability.logs import route_to_stdlib
 from services.observability.metrics import (
     install_ledger_latency_hook,
     load_vision_metrics,
@@ -20,6 +21,7 @@ from services.observability.requests import RequestContextMiddleware
 
 def install_observability(app: FastAPI, container: Any) -> None:
     """Add the middleware and the /metrics and /readyz routes to the API."""
+    route_to_stdlib()
     install_ledger_latency_hook()
     register_database_metrics(container.engine)
     load_vision_metrics()

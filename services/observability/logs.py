@@ -95,6 +95,25 @@ def configure_logging(
     )
 
 
+def route_to_stdlib() -> None:
+    """Until configure_logging runs, pass structlog events to stdlib logging, redacted."""
+    if structlog.is_configured():
+        return
+    # Unconfigured structlog prints straight to stdout, past the redactor and past whatever
+    # handlers the host (the dev runner, a test harness) set up on stdlib logging.
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.format_exc_info,
+            redactor,
+            structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
 def get_logger(name: str) -> Any:
     """A structlog logger that ends in the configured JSON handler."""
     return structlog.stdlib.get_logger(name)
