@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from vision.config import SHIPPED_MODEL
 from vision.detectors.composite import CompositeDetector
 from vision.detectors.markers import MarkerDetector
@@ -13,7 +11,6 @@ from vision.synth import iter_frames
 from vision.zones import iou
 
 MODEL = SHIPPED_MODEL
-pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason="no shipped model yet")
 GOODS = ("pallet", "coil", "box")
 
 
