@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dashboards import sme_actions, sme_requests, sme_views, statements
-from dashboards.web import PREFIX, SmeViewer, is_htmx, read, render, see_other
+from dashboards.web import PREFIX, SmeViewer, is_htmx, page_path, read, render, see_other
 from loans.allocation import allocate
 from loans.money import Money
 from pledge.errors import DomainError, Invalid
@@ -20,12 +20,6 @@ from services.api.runner import container_of
 router = APIRouter(prefix=f"{PREFIX}/sme", include_in_schema=False)
 # While a ledger command is on its way the loan's status panel asks again this often (seconds).
 STATUS_POLL = 1
-
-
-def _to(request: Request, name: str, params: dict[str, Any] | None = None, **path: str) -> str:
-    """The path of a named page with query parameters (for links and redirects)."""
-    url = str(request.app.url_path_for(name, **path))
-    return f"{url}?{urlencode(params)}" if params else url
 
 
 def _problem_in_place(
@@ -47,7 +41,7 @@ def _problem_in_place(
 @router.get("")
 def start(request: Request, viewer: SmeViewer) -> Response:
     """The SME pages start at the receipts and their offers."""
-    return see_other(request, _to(request, "sme_receipts"))
+    return see_other(request, page_path(request, "sme_receipts"))
 
 
 @router.get("/receipts", response_class=HTMLResponse, name="sme_receipts")
@@ -125,7 +119,7 @@ def apply(
     except DomainError as exc:
         context = _apply_context(request, viewer, product_id, chosen, amount)
         return _problem_in_place(request, exc, "sme/apply.html", context)
-    return see_other(request, _to(request, "sme_loan", {"applied": 1}, loan_id=loan.id))
+    return see_other(request, page_path(request, "sme_loan", {"applied": 1}, loan_id=loan.id))
 
 
 def _loan_context(request: Request, viewer: Any, loan_id: str) -> dict[str, Any]:
@@ -207,7 +201,7 @@ def repay(
         context["repay_amount"] = amount
         return _problem_in_place(request, exc, "sme/loan.html", context)
     paid = str(result["repayment_id"])
-    return see_other(request, _to(request, "sme_loan", {"paid": paid}, loan_id=loan_id))
+    return see_other(request, page_path(request, "sme_loan", {"paid": paid}, loan_id=loan_id))
 
 
 @router.post("/loans/{loan_id}/release-requests", name="sme_release_request")
@@ -226,7 +220,7 @@ def release_request(
         context = _loan_context(request, viewer, loan_id)
         context["release_form"] = {"receipt_id": receipt_id, "quantity": quantity, "note": note}
         return _problem_in_place(request, exc, "sme/loan.html", context)
-    return see_other(request, _to(request, "sme_loan", {"asked": 1}, loan_id=loan_id))
+    return see_other(request, page_path(request, "sme_loan", {"asked": 1}, loan_id=loan_id))
 
 
 # --- statements ----------------------------------------------------------------------------

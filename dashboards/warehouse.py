@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dashboards import warehouse_actions, warehouse_cameras, warehouse_views
 from dashboards.sme_actions import form_key
-from dashboards.web import PREFIX, WarehouseViewer, read, render, see_other
+from dashboards.web import PREFIX, WarehouseViewer, page_path, read, render, see_other
 from services.api.runner import container_of
 
 router = APIRouter(prefix=f"{PREFIX}/warehouse", include_in_schema=False)
@@ -22,7 +21,7 @@ READER_REFRESH = 10
 @router.get("")
 def start(request: Request, viewer: WarehouseViewer) -> Response:
     """The warehouse pages start at the floor."""
-    return see_other(request, _to(request, "warehouse_floor"))
+    return see_other(request, page_path(request, "warehouse_floor"))
 
 
 @router.get("/floor", response_class=HTMLResponse, name="warehouse_floor")
@@ -50,17 +49,11 @@ def bay(request: Request, bay_id: str, viewer: WarehouseViewer) -> HTMLResponse:
     return render(request, "warehouse/bay.html", {**context, "refresh": CAMERA_REFRESH})
 
 
-def _to(request: Request, name: str, **params: object) -> str:
-    """The path of a named page with query parameters (for redirects after a form)."""
-    path = str(request.app.url_path_for(name))
-    return f"{path}?{urlencode(params)}" if params else path
-
-
 @router.get("/bays/{bay_id}")
 def bay_short(request: Request, bay_id: str, viewer: WarehouseViewer) -> Response:
     """A short address of a bay's page; another operator's bay answers not found here too."""
     read(request, warehouse_views.own_bay, viewer.actor, bay_id)
-    return see_other(request, str(request.app.url_path_for("warehouse_bay", bay_id=bay_id)))
+    return see_other(request, page_path(request, "warehouse_bay", bay_id=bay_id))
 
 
 # --- cameras -------------------------------------------------------------------------------
@@ -151,7 +144,12 @@ def reconcile_run(request: Request, warehouse_id: str, viewer: WarehouseViewer) 
     verdicts = warehouse_actions.reconcile_now(request, viewer.actor, warehouse_id)
     mismatched = len({v.bay_id for v in verdicts if v.mismatched})
     return see_other(
-        request, _to(request, "warehouse_reconciliation", warehouse_id=warehouse_id, ran=mismatched)
+        request,
+        page_path(
+            request,
+            "warehouse_reconciliation",
+            {"warehouse_id": warehouse_id, "ran": mismatched},
+        ),
     )
 
 
@@ -164,9 +162,8 @@ def resolve_freeze(
 ) -> Response:
     """Lift a bay's freeze once the mismatch is cleared, saying how."""
     freeze = warehouse_actions.resolve_freeze(request, viewer.actor, bay_id, note)
-    return see_other(
-        request, _to(request, "warehouse_reconciliation", warehouse_id=freeze.warehouse_id)
-    )
+    back = page_path(request, "warehouse_reconciliation", {"warehouse_id": freeze.warehouse_id})
+    return see_other(request, back)
 
 
 # --- releases ------------------------------------------------------------------------------
@@ -205,4 +202,4 @@ def release_execute(
 ) -> Response:
     """Execute an open release order (once per form: a double submit moves nothing twice)."""
     warehouse_actions.execute_release(request, viewer.actor, order_id, idempotency_key)
-    return see_other(request, _to(request, "warehouse_releases", done=order_id))
+    return see_other(request, page_path(request, "warehouse_releases", {"done": order_id}))

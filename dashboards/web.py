@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -144,6 +145,14 @@ def is_htmx(request: Request) -> bool:
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render a template with the viewer, navigation and CSRF names available."""
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def page_path(
+    request: Request, name: str, params: dict[str, Any] | None = None, **path: str
+) -> str:
+    """The path of a named page, with query parameters (for links and redirects)."""
+    url = str(request.app.url_path_for(name, **path))
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 def see_other(request: Request, url: str) -> Response:
