@@ -15,6 +15,7 @@ from chaincode.devnet.cli import fabric_app
 from services.cameras.cli import evidence_app, vision_app
 from services.cli_admin import apikey_app, org_app, user_app
 from services.ingest.cli import readers_app
+from services.ledger.cli import ledger_app
 from services.processes import (
     api_command,
     ingest_process_command,
@@ -34,7 +35,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(org_app, name="org")
@@ -61,30 +61,6 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
         bar.add_task(f"migrating {_safe(url)} to {revision}")
         upgrade(url, revision)
     console.print(f"[green]database at {revision}[/green]")
-
-
-@ledger_app.command("verify")
-def ledger_verify() -> None:
-    """Re-check every block's hash, link, signatures and the world state; exit 1 if broken."""
-    from services.bootstrap import build_container
-
-    container = build_container(get_settings())
-    try:
-        container.connect_ledger()
-        assert container.ledger is not None
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
-            bar.add_task("verifying the chain")
-            report = container.ledger.verify()
-    finally:
-        container.close()
-    if report.ok:
-        console.print(f"[green]ledger OK[/green]: {report.blocks} blocks verified")
-        return
-    console.print(
-        f"[red]ledger BROKEN at block {report.first_broken}[/red]: {report.reason} "
-        f"({report.blocks} blocks verified before it)"
-    )
-    raise typer.Exit(code=1)
 
 
 @app.command("run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +157,27 @@ def test_demo_plays_the_story_in_process_and_prints_the_summary(cli_db: str) -> 
     assert result.exit_code == 0, result.output[-3000:]
     assert "What the story showed" in result.output
     assert "the story stopped" not in result.output
+
+
+def test_ledger_audit_prints_json_and_exits_1_when_the_database_disagrees(cli_db: str) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    make_ledger_activity()
+
+    agreed = run("ledger", "audit", "--json")
+
+    assert agreed.exit_code == 0, agreed.output
+    body = json.loads(agreed.stdout)
+    assert body["ok"] is True and body["differences"] == []
+    assert body["checked"]["receipt"] == RECEIPTS
+    engine = make_engine(cli_db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE receipts SET status = 'pledged'"))
+    finally:
+        engine.dispose()
+
+    disagreed = run("ledger", "audit")
+
+    assert disagreed.exit_code == 1, disagreed.output
+    assert flat(disagreed).count("receipt ") == RECEIPTS
+    assert "database 'pledged loan=-', ledger 'issued loan=-'" in flat(disagreed)
