@@ -190,3 +190,7 @@ def _safe(url: str) -> str:
 def main() -> None:
     """Entry point of the `pledgewatch` script."""
     app()
+
+
+if __name__ == "__main__":
+    main()
