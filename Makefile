@@ -1,7 +1,7 @@
 # pledgewatch developer commands. A newcomer needs two: `make run` and `make test`.
 #   make run    environment, SQLite migrations, the service on the embedded ledger
-#   make test   environment, PostgreSQL, Mosquitto, Chromium and helm for tests, lint and import
-#               rules, the whole suite
+#   make test   environment, PostgreSQL, Mosquitto, Chromium, helm and wrk for tests, lint and
+#               import rules, the whole suite
 #   make lint | demo | bench | clean
 
 SHELL := bash
@@ -49,6 +49,7 @@ run: env
 test: env
 	scripts/install-chromium.sh >&2
 	scripts/install-helm.sh >&2
+	scripts/install-wrk.sh >&2
 	PLEDGEWATCH_TEST_PG_URL="$$(scripts/test-services.sh | tail -n 1)"; \
 	export PLEDGEWATCH_TEST_PG_URL; \
 	export PLEDGEWATCH_TEST_MQTT_URL="$$(cat .cache/mqtt/url)"; \
@@ -65,13 +66,14 @@ lint: env
 demo: env
 	$(UV) run pledgewatch demo
 
+# Every benchmark in bench/ against PostgreSQL, Mosquitto and wrk on loopback; the figures, their
+# same-run baselines, the machine and the date go to bench/REPORT.md (non-zero exit if any fails).
 bench: env
-	@shopt -s nullglob; benches=(bench/*.py); \
-	if [ $${#benches[@]} -eq 0 ]; then echo "no benchmarks in bench/ yet"; fi; \
-	for bench in "$${benches[@]}"; do \
-	  echo "==> $$bench"; \
-	  $(UV) run python "$$bench"; \
-	done
+	scripts/install-wrk.sh >&2
+	PLEDGEWATCH_TEST_PG_URL="$$(scripts/test-services.sh | tail -n 1)"; \
+	export PLEDGEWATCH_TEST_PG_URL; \
+	export PLEDGEWATCH_TEST_MQTT_URL="$$(cat .cache/mqtt/url)"; \
+	$(UV) run python bench/report.py
 
 clean:
 	scripts/stop-services.sh --purge

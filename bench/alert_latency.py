@@ -8,7 +8,7 @@ It prints p50/p95 of each and the ratios sse/raw and webhook/raw. Each round's a
 resolved afterwards, so every round raises a new alert rather than repeating one.
 Needs scripts/test-services.sh to have run (Mosquitto; the service runs on a SQLite file).
 
-    uv run python bench/alert_latency.py [--rounds 40]
+    uv run python bench/alert_latency.py [--rounds 40] [--json PATH] [--quick]
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,6 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 # The story helpers of the test suite build the pledged loan exactly as the tests do.
 sys.path.insert(0, str(REPO))
 
+from bench._figures import Figure, Outcome, add_output_options, emit, percentile  # noqa: E402
+from bench._services import mqtt_url  # noqa: E402
 from services.ingest.acl import read_spec  # noqa: E402
 from services.ingest.mqtturl import parse_mqtt_url  # noqa: E402
 from services.ingest.topics import ROOT, Channel  # noqa: E402
@@ -52,20 +53,15 @@ from tests.presence.presence_helpers import (  # noqa: E402
 
 
 def _broker() -> BrokerUnderTest:
-    url = os.environ.get("PLEDGEWATCH_TEST_MQTT_URL", "").strip()
-    url_file = REPO / ".cache" / "mqtt" / "url"
-    if not url and url_file.is_file():
-        url = url_file.read_text().strip()
-    if not url:
-        sys.exit("no Mosquitto URL: run scripts/test-services.sh first")
-    spec = read_spec(REPO / ".cache" / "mqtt" / "readers.csv")
-    return BrokerUnderTest(parse_mqtt_url(url), {a.reader_id: a for a in spec})
+    spec = Path(
+        os.environ.get("PLEDGEWATCH_TEST_MQTT_READERS", "") or REPO / ".cache/mqtt/readers.csv"
+    )
+    accounts = read_spec(spec)
+    return BrokerUnderTest(parse_mqtt_url(mqtt_url()), {a.reader_id: a for a in accounts})
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return statistics.median(ordered), p95
+    return percentile(samples, 50), percentile(samples, 95)
 
 
 class _Arrivals:
@@ -88,21 +84,48 @@ class _Arrivals:
 
 
 def main() -> None:
-    """Run the rounds and print the latency table."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    """Run the rounds and print (and write) the latency table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
-    rounds = parser.parse_args().rounds
+    add_output_options(parser)
+    args = parser.parse_args()
+    rounds = 5 if args.quick else args.rounds
     broker = _broker()
     folder = Path(tempfile.mkdtemp(prefix="alert-latency-"))
     services = make_service(f"sqlite:///{folder / 'bench.sqlite3'}", folder)
     service = next(services)
     try:
-        _run(service, broker, rounds)
+        samples = _run(service, broker, rounds)
     finally:
         services.close()
+    emit(_outcome(samples, rounds), args.json)
 
 
-def _run(service: Any, broker: BrokerUnderTest, rounds: int) -> None:
+def _outcome(samples: dict[str, list[float]], rounds: int) -> Outcome:
+    raw = dict(zip((50, 95), _percentiles(samples["raw"]), strict=True))
+    figures = []
+    for name, label in (("sse", "alert on SSE stream"), ("webhook", "alert by signed webhook")):
+        for q, value in zip((50, 95), _percentiles(samples[name]), strict=True):
+            figures.append(
+                Figure(
+                    f"{label} p{q}",
+                    value * 1000,
+                    "ms",
+                    raw[q] * 1000,
+                    "same message, plain MQTT subscriber",
+                    "lower",
+                )
+            )
+    return Outcome(
+        bench="alert_latency",
+        title="Gate read of a pledged tag to alert delivered",
+        figures=figures,
+        params={"rounds": rounds, "webhook_poll_s": 0.02},
+        notes=["service on SQLite, broker is the test Mosquitto; target: p95 within 2 s"],
+    )
+
+
+def _run(service: Any, broker: BrokerUnderTest, rounds: int) -> dict[str, list[float]]:
     w = watched_loan(service, broker)
     raw, sse, hooks = _Arrivals(), _Arrivals(), _Arrivals()
     hook_url = _receiver(hooks)
@@ -136,6 +159,7 @@ def _run(service: Any, broker: BrokerUnderTest, rounds: int) -> None:
             f"  {name:<26} {p50:.4f} / {p95:.4f}   "
             f"p95 = {p95 / raw_p95:.1f}x raw; {'within' if p95 <= 2 else 'OVER'} the 2 s target"
         )
+    return samples
 
 
 def _resolve_all(service: Any, who: Any) -> None:

@@ -6,7 +6,7 @@ Prints, from one run on the same broker and database:
 - raw:   reads/s Mosquitto itself moves between mosquitto_pub and mosquitto_sub, same payloads;
 and the ratios ours/naive and ours/raw. Needs scripts/test-services.sh to have run.
 
-    uv run python bench/ingest.py [--reads 200000] [--naive-reads 3000]
+    uv run python bench/ingest.py [--reads 200000] [--naive-reads 3000] [--json PATH] [--quick]
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -31,25 +29,20 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from services.db import make_engine
-from services.ingest.acl import ReaderAccount, read_spec
-from services.ingest.mqtturl import BrokerAddress, parse_mqtt_url
-from services.ingest.readers import register_reader
-from services.ingest.topics import Channel, topic_for
-from services.ingest.worker import IngestWorker, WorkerConfig
-from services.schema import load_metadata
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench._figures import Figure, Outcome, add_output_options, emit  # noqa: E402
+from bench._services import fresh_schema, mqtt_url, pg_url  # noqa: E402
+from services.db import make_engine  # noqa: E402
+from services.ingest.acl import ReaderAccount, read_spec  # noqa: E402
+from services.ingest.mqtturl import BrokerAddress, parse_mqtt_url  # noqa: E402
+from services.ingest.readers import register_reader  # noqa: E402
+from services.ingest.topics import Channel, topic_for  # noqa: E402
+from services.ingest.worker import IngestWorker, WorkerConfig  # noqa: E402
+from services.schema import load_metadata  # noqa: E402
+
 PER_MESSAGE = 500
-
-
-def _setting(env: str, file: Path) -> str:
-    value = os.environ.get(env, "").strip()
-    if not value and file.is_file():
-        value = file.read_text().strip()
-    if not value:
-        sys.exit(f"{env} is not set and {file} is missing: run scripts/test-services.sh first")
-    return value
 
 
 def _payload(reader_id: str, first: int, count: int) -> bytes:
@@ -66,22 +59,6 @@ def _payload(reader_id: str, first: int, count: int) -> bytes:
         for seq in range(first, first + count)
     ]
     return json.dumps({"reads": reads}).encode()
-
-
-@contextmanager
-def _schema(pg_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema with every table, dropped afterwards."""
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _session(broker: BrokerAddress, client_id: str, topic: str, *, clean: bool) -> None:
@@ -124,9 +101,9 @@ def _count(db_url: str, table: str) -> int:
     return value
 
 
-def bench_ours(broker: BrokerAddress, account: ReaderAccount, pg_url: str, reads: int) -> float:
+def bench_ours(broker: BrokerAddress, account: ReaderAccount, database: str, reads: int) -> float:
     """Reads/s of the ingest worker draining `reads` queued reads into PostgreSQL."""
-    with _schema(pg_url) as db_url:
+    with fresh_schema(database) as db_url:
         engine = make_engine(db_url)
         load_metadata().create_all(engine)
         with Session(engine) as session:
@@ -158,9 +135,9 @@ def bench_ours(broker: BrokerAddress, account: ReaderAccount, pg_url: str, reads
     return (reads + len(duplicates) * PER_MESSAGE) / elapsed
 
 
-def bench_naive(broker: BrokerAddress, account: ReaderAccount, pg_url: str, reads: int) -> float:
+def bench_naive(broker: BrokerAddress, account: ReaderAccount, database: str, reads: int) -> float:
     """Reads/s of a consumer that does one INSERT and commit per single-read message."""
-    with _schema(pg_url) as db_url:
+    with fresh_schema(database) as db_url:
         engine = make_engine(db_url)
         load_metadata().create_all(engine)
         engine.dispose()
@@ -236,24 +213,40 @@ def bench_raw(broker: BrokerAddress, account: ReaderAccount, reads: int) -> floa
 
 
 def main() -> None:
-    """Run the three measurements and print the figures and ratios."""
+    """Run the three measurements and print (and write) the figures and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=200_000)
     parser.add_argument("--naive-reads", type=int, default=3_000)
+    add_output_options(parser)
     args = parser.parse_args()
-    pg_url = _setting("PLEDGEWATCH_TEST_PG_URL", REPO / ".cache/pg/url")
-    broker = parse_mqtt_url(_setting("PLEDGEWATCH_TEST_MQTT_URL", REPO / ".cache/mqtt/url"))
+    reads, naive_reads = (10_000, 500) if args.quick else (args.reads, args.naive_reads)
+    database = pg_url()
+    broker = parse_mqtt_url(mqtt_url())
     spec = Path(
         os.environ.get("PLEDGEWATCH_TEST_MQTT_READERS", "") or REPO / ".cache/mqtt/readers.csv"
     )
     account = read_spec(spec)[0]
-    raw = bench_raw(broker, account, args.reads)
+    raw = bench_raw(broker, account, reads)
     print(f"raw Mosquitto (mosquitto_pub -> mosquitto_sub): {raw:>12,.0f} reads/s")
-    naive = bench_naive(broker, account, pg_url, args.naive_reads)
+    naive = bench_naive(broker, account, database, naive_reads)
     print(f"naive consumer (1 INSERT per message):          {naive:>12,.0f} reads/s")
-    ours = bench_ours(broker, account, pg_url, args.reads)
+    ours = bench_ours(broker, account, database, reads)
     print(f"ingest worker (batched COPY, deduplicated):     {ours:>12,.0f} reads/s")
     print(f"ours / naive = {ours / naive:.1f}x    ours / raw = {ours / raw:.2f}x")
+    figures = [
+        Figure(
+            "ingest worker", ours, "reads/s", naive, "naive consumer, 1 INSERT/message", "higher"
+        ),
+        Figure("ingest worker vs broker", ours, "reads/s", raw, "raw Mosquitto pub->sub", "higher"),
+    ]
+    outcome = Outcome(
+        bench="ingest",
+        title="MQTT ingest into PostgreSQL, deduplicated",
+        figures=figures,
+        params={"reads": reads, "naive_reads": naive_reads, "reads_per_message": PER_MESSAGE},
+        notes=["ours: half of the messages redelivered, absorbed by the dedup key"],
+    )
+    emit(outcome, args.json)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Streams per core = seconds of video analysed / CPU seconds spent; "+decode" also
 decoding the whole 10 fps stream (a camera delivers every frame; substreams make this cheaper).
 
     uv run python bench/vision.py [--model vision/models/goods-yolo-n-320.onnx] [--busy-share 0.1]
+                                  [--json PATH] [--quick]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 sys.path.insert(0, str(REPO))
 
+from bench._figures import Figure, Outcome, add_output_options, emit  # noqa: E402
 from vision.config import SHIPPED_MODEL, CameraConfig  # noqa: E402
 from vision.evaluation import camera_for, load_truth  # noqa: E402
 from vision.pipeline import Pipeline  # noqa: E402
@@ -52,6 +54,9 @@ BUSY: tuple[tuple[str, float | None], ...] = (
     ("mixed", None),
     ("covered", None),
 )
+# --quick: one short clip per mix, enough to exercise every variant in a few seconds.
+QUIET_QUICK: tuple[tuple[str, float | None], ...] = (("static", 15.0),)
+BUSY_QUICK: tuple[tuple[str, float | None], ...] = (("removal", None),)
 FPS = 2.0
 
 
@@ -152,12 +157,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--seed", type=int, default=2000)
     parser.add_argument("--busy-share", type=float, default=0.1)
+    add_output_options(parser)
     args = parser.parse_args()
     cv2.setNumThreads(1)
     model = args.model if args.model.is_file() else None
+    quiet_scenes, busy_scenes = (QUIET_QUICK, BUSY_QUICK) if args.quick else (QUIET, BUSY)
     with tempfile.TemporaryDirectory() as tmp:
-        quiet = _measure(QUIET, args.seed, model, Path(tmp))
-        busy = _measure(BUSY, args.seed + 100, model, Path(tmp))
+        quiet = _measure(quiet_scenes, args.seed, model, Path(tmp))
+        busy = _measure(busy_scenes, args.seed + 100, model, Path(tmp))
     share = args.busy_share
     detector_name = f"ONNX YOLO {model.name} + ArUco" if model else "ArUco only (no model file)"
     print(f"detector: {detector_name}")
@@ -185,6 +192,54 @@ def main() -> None:
     print(f"gated / ungated, day: {day['ungated'] / day['gated']:.2f}x")
     streams, with_decode = 1 / day["gated"], 1 / (day["gated"] + decode_day)
     print(f"streams per core, day, gated: {streams:.1f} ({with_decode:.1f} with decoding)")
+    outcome = _outcome(quiet, busy, day, decode_day, detector_name)
+    outcome.params.update({"busy_share": share, "seed": args.seed})
+    emit(outcome, args.json)
+
+
+def _outcome(
+    quiet: _Mix, busy: _Mix, day: dict[str, float], decode_day: float, detector: str
+) -> Outcome:
+    unit, ungated = "streams/core", "same pipeline, detector on every frame"
+    figures = [
+        Figure(
+            f"streams per core, {label}",
+            1 / gated,
+            unit,
+            1 / every,
+            ungated,
+            "higher",
+        )
+        for label, gated, every in (
+            ("day mix", day["gated"], day["ungated"]),
+            ("quiet mix", quiet.per_second("gated"), quiet.per_second("ungated")),
+            ("busy mix", busy.per_second("gated"), busy.per_second("ungated")),
+            ("day mix, with decoding", day["gated"] + decode_day, day["ungated"] + decode_day),
+        )
+    ]
+    if "ultralytics" in day:
+        figures.append(
+            Figure(
+                "streams per core, detector every frame",
+                1 / day["ungated"],
+                unit,
+                1 / day["ultralytics"],
+                "ultralytics YOLO.predict every frame",
+                "higher",
+            )
+        )
+    return Outcome(
+        bench="vision",
+        title="Camera streams per CPU core at 2 analysed fps, 640x360",
+        figures=figures,
+        params={
+            "detector": detector,
+            "quiet_video_s": quiet.seconds,
+            "busy_video_s": busy.seconds,
+            "fps": FPS,
+        },
+        notes=["one thread; CPU seconds per second of video; day = weighted quiet and busy mixes"],
+    )
 
 
 if __name__ == "__main__":
