@@ -16,6 +16,7 @@ from pledge.errors import Invalid, NotFound
 from pledge.parties import Actor, OrgKind
 from pledge.ports import Context
 from pledge.service import get_commodity, new_id
+from pledge.storable import time_problem
 
 
 def record_price(
@@ -55,6 +56,9 @@ def new_price(
     when = as_of or ctx.now
     if when.tzinfo is None:
         raise Invalid("invalid_timestamp", "as_of needs a time zone, e.g. 2026-11-23T09:00:00Z")
+    problem = time_problem(when)
+    if problem:
+        raise Invalid("invalid_timestamp", f"as_of {problem}")
     if when > ctx.now + timedelta(minutes=5):
         raise Invalid("invalid_timestamp", "as_of lies in the future")
     return Price(new_id(), commodity_code, currency, unit_price.amount, when, source, actor.org_id)

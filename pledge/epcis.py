@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from pledge.errors import Invalid
+from pledge.storable import time_problem
 
 BIZSTEP_PREFIX = "urn:epcglobal:cbv:bizstep:"
 DISPOSITION_PREFIX = "urn:epcglobal:cbv:disp:"
@@ -184,6 +185,9 @@ def parse_time(text: str) -> datetime:
         raise Invalid("invalid_event_time", f"not an ISO 8601 timestamp: {text!r}") from exc
     if moment.tzinfo is None:
         raise Invalid("invalid_event_time", f"timestamp needs an offset or Z: {text!r}")
+    problem = time_problem(moment)
+    if problem:
+        raise Invalid("invalid_event_time", problem)
     return moment
 
 
@@ -214,13 +218,20 @@ def parse_event(doc: Mapping[str, Any]) -> ObjectEvent:
     """Read a schema-valid JSON-LD ObjectEvent into the model."""
     if doc.get("type") != "ObjectEvent":
         raise Invalid("unsupported_event_type", f"only ObjectEvent is supported: {doc.get('type')}")
-    parse_offset(str(doc["eventTimeZoneOffset"]))
+    zone = parse_offset(str(doc["eventTimeZoneOffset"]))
+    event_time = parse_time(str(doc["eventTime"]))
+    try:
+        # The event is shown in its own offset: that time must exist too (not past 9999).
+        event_time.astimezone(zone)
+    except OverflowError as exc:
+        detail = f"{doc['eventTime']} at offset {doc['eventTimeZoneOffset']} is past year 9999"
+        raise Invalid("invalid_event_time", detail) from exc
     quantities = tuple(
         QuantityElement(str(q["epcClass"]), Decimal(str(q["quantity"])), q.get("uom"))
         for q in doc.get("quantityList", ())
     )
     return ObjectEvent(
-        event_time=parse_time(str(doc["eventTime"])),
+        event_time=event_time,
         event_time_zone_offset=str(doc["eventTimeZoneOffset"]),
         action=Action(doc["action"]),
         biz_step=doc.get("bizStep"),

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -39,6 +39,10 @@ from pledge.errors import Invalid, NotFound
 from pledge.model import Movement, MovementKind
 from pledge.parties import Actor, OrgKind, Role
 from pledge.ports import Context, PledgeUnitOfWork
+from pledge.storable import first_problem
+
+# Clocks of capturing systems drift: an event this far ahead of ours is still taken.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,22 @@ def validate_document(document: Any) -> None:
     error = best_match(_validator().iter_errors(document))
     if error is not None:
         raise Invalid("epcis_schema_invalid", f"{error.json_path}: {error.message}")
+    unstorable = first_problem(document)
+    if unstorable is not None:
+        raise Invalid("epcis_invalid_text", f"{unstorable[0]}: {unstorable[1]}")
+
+
+def parse_events(document: Mapping[str, Any], now: datetime) -> list[ObjectEvent]:
+    """The events of a schema-valid document; none may lie beyond the clock-skew tolerance."""
+    events = [parse_event(doc) for doc in document["epcisBody"]["eventList"]]
+    for index, event in enumerate(events):
+        if event.event_time > now + FUTURE_TOLERANCE:
+            raise Invalid(
+                "event_time_in_future",
+                f"$.epcisBody.eventList[{index}].eventTime lies more than "
+                f"{int(FUTURE_TOLERANCE.total_seconds())} s in the future",
+            )
+    return events
 
 
 def capture(
@@ -119,7 +139,7 @@ def capture(
     """Validate an EPCISDocument and store each new ObjectEvent once (dedup by canonical hash)."""
     actor.require_any((OrgKind.WAREHOUSE, OrgKind.BANK))
     validate_document(document)
-    events = [parse_event(doc) for doc in document["epcisBody"]["eventList"]]
+    events = parse_events(document, ctx.now)
     located = [(event, _warehouse_of(uow, actor, event)) for event in events]
     result = CaptureResult()
     for event, warehouse_id in located:

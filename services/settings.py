@@ -84,6 +84,11 @@ class ApiSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Largest request body any route takes (413 problem+json beyond it); EPCIS documents and
+    # CSV imports are the largest ordinary bodies.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Vision reports carry a snapshot and a clip in base64 (up to 8 MB and 60 MB by schema).
+    max_evidence_body_bytes: int = Field(default=96 * 1024 * 1024, ge=1024)
 
 
 class MqttSettings(BaseModel):

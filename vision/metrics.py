@@ -22,4 +22,7 @@ BAY_CHANGES = Counter(
 TAMPER_FINDINGS = Counter(
     "pledgewatch_tamper_findings", "Tamper findings that started.", ["camera", "kind"]
 )
+BAD_FRAMES = Counter(
+    "pledgewatch_bad_frames", "Pictures a source delivered that could not be analysed.", ["camera"]
+)
 CAMERA_UP = Gauge("pledgewatch_camera_up", "1 while the camera delivers frames.", ["camera"])

@@ -283,6 +283,8 @@ class ServiceSink:
         # Overload and server errors pass; a revoked or wrong key waits until it is fixed.
         if resp.status_code >= 500 or resp.status_code in (401, 403, 408, 429):
             return "retry"
+        if resp.status_code == 409 and _problem_code(resp) == "evidence_exists":
+            return "sent"  # sent before, its answer lost: the service already holds it
         if resp.status_code >= 400:
             log.error("the API refused a vision report (%s): %s", resp.status_code, resp.text)
             return "refused"
@@ -294,3 +296,11 @@ class ServiceSink:
                 self.flush()
             except Exception:
                 log.exception("flushing the vision spool failed")
+
+
+def _problem_code(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import cv2
+import numpy as np
 
 from vision import metrics
 from vision.annotate import annotate
@@ -23,6 +24,19 @@ from vision.stages import Detector, EventSink, Frame, FrameSource
 log = logging.getLogger(__name__)
 
 IDLE_SLEEP = 0.05  # seconds between polls while a feed is down
+
+
+def frame_problem(image: object) -> str | None:
+    """Why a picture cannot be analysed (the pipeline takes non-empty H x W x 3 uint8), or None."""
+    if not isinstance(image, np.ndarray):
+        return f"a {type(image).__name__}, not an image array"
+    if image.dtype != np.uint8:
+        return f"pixels of type {image.dtype}, not uint8"
+    if image.ndim != 3 or image.shape[2] != 3:
+        return f"shape {image.shape}, not height x width x 3 colours"
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        return f"an empty picture of shape {image.shape}"
+    return None
 
 
 def build_detector(config: CameraConfig) -> Detector:
@@ -137,6 +151,12 @@ class CameraWorker:
                     self.error = f"{type(exc).__name__}: {exc}"
                     log.exception("camera %s: reading failed", self.camera_id)
                     source.close()
+                    frame = None
+                if frame is not None and (problem := frame_problem(frame.image)):
+                    # A broken picture is no picture: reported, skipped, counted as signal loss.
+                    self.error = f"bad frame {frame.index}: {problem}"
+                    metrics.BAD_FRAMES.labels(self.camera_id).inc()
+                    log.warning("camera %s: %s", self.camera_id, self.error)
                     frame = None
                 self._update_status(source)
                 if frame is None:

@@ -11,10 +11,14 @@ from dashboards.site import install as install_dashboards
 from dashboards.views import router as dashboard_router
 from loans.api import router as loans_router
 from pledge.api import router as pledge_router
+from services.api.limits import BodyLimits, install_request_limits
 from services.api.problems import install_problem_handlers
 from services.api.routers import alerts, auth, cameras, epcis, evidence, ledger, orgs, readers
 from services.bootstrap import Container
 from services.observability.http import install_observability
+
+# Routes whose bodies carry evidence files (snapshot and clip in base64).
+EVIDENCE_PATHS = ("/vision/events", "/vision/tamper")
 
 
 def create_app(container: Container) -> FastAPI:
@@ -39,6 +43,10 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app)
+    api = container.settings.api
+    # Only the vision reports carry evidence files; every other body stays small.
+    uploads = tuple((path, api.max_evidence_body_bytes) for path in EVIDENCE_PATHS)
+    install_request_limits(app, BodyLimits(api.max_body_bytes, uploads))
     for router in (
         auth.router,
         orgs.router,

@@ -78,7 +78,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), request.url.path)
+        detail = str(exc.detail)
+        cause = exc.__cause__
+        if exc.status_code == 400 and cause is not None:
+            # FastAPI's "error parsing the body" says nothing of what was wrong: its cause does.
+            code = "malformed_body"
+            detail = f"{detail}: {_cause_text(cause)}"
+        return problem(exc.status_code, code, detail, request.url.path)
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, _exc: StaleDataError) -> JSONResponse:
@@ -94,3 +100,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         if isinstance(exc, Rejected):
             return problem(502, f"ledger_{exc.code.lower()}", exc.message, request.url.path)
         return problem(503, "ledger_unavailable", str(exc), request.url.path)
+
+
+def _cause_text(cause: BaseException) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not valid {cause.encoding} (byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "the JSON is nested too deeply"
+    return f"{type(cause).__name__}: {str(cause)[:200]}"

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from pledge.storable import first_problem
 
 T = TypeVar("T")
 
@@ -26,6 +28,16 @@ class Input(BaseModel):
     """Base of request bodies: unknown fields are refused (no mass assignment)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: object, info: ValidationInfo) -> object:
+        """Refuse NUL, lone surrogates and times without a UTC equivalent, in any field."""
+        found = first_problem(value, info.field_name or "")
+        if found:
+            where, reason = found
+            raise ValueError(f"{where} {reason}")
+        return value
 
 
 class Output(BaseModel):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from pledge.alerts import Evidence, evidence
-from pledge.errors import Forbidden, Invalid, NotFound
+from pledge.errors import Conflict, Forbidden, Invalid, NotFound
 from pledge.parties import Actor, OrgKind, Role
 from services.cameras.tables import CameraRow, EvidenceRow, WorkerKeyRow
 from services.ledger.port import LedgerPort
@@ -88,6 +88,11 @@ def accept_evidence(
         raise Invalid("evidence_mismatch", "the manifest is for another camera or kind")
     if manifest.get("bay_id") != bay_id:
         raise Invalid("evidence_mismatch", "the manifest is for another bay")
+    # A report sent again (its answer was lost, the worker's spool retries) names evidence
+    # already recorded: a clear conflict, where the unique index would answer a server error.
+    known = uow.session.scalar(select(EvidenceRow.id).where(EvidenceRow.sha256 == pack.sha256))
+    if known is not None:
+        raise Conflict("evidence_exists", f"this evidence was already recorded as {known}")
     ident = uuid.uuid4().hex
     snapshot_uri = store.put(f"{camera.id}/{ident}.jpg", pack.snapshot, "image/jpeg")
     clip_uri = (

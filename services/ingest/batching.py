@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,6 +13,9 @@ from services.ingest.topics import Channel, parse_topic
 
 # Dead letters keep the raw bytes, but never more than the payload limit.
 _KEPT_BYTES = MAX_PAYLOAD_BYTES
+# A reader clock this far ahead of ours is still believed. Beyond it a read would keep its tag
+# "present" until that future moment, hiding the goods leaving: the message is dead-lettered.
+DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Batch:
     last_seen: dict[str, datetime] = field(default_factory=dict)
     statuses: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     messages: int = 0
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
 
     def add(self, topic: str, payload: bytes, now: datetime, known: dict[str, str] | None) -> None:
         """Route one message; `known` maps reader id to warehouse code (None: accept all)."""
@@ -55,7 +59,12 @@ class Batch:
         self.last_seen[parsed.reader_id] = now
         if parsed.channel is Channel.HEARTBEAT:
             return
-        self._add_reads(topic, payload, now, parsed.warehouse_code, parsed.reader_id)
+        try:
+            self._add_reads(topic, payload, now, parsed.warehouse_code, parsed.reader_id)
+        except Exception as exc:
+            # The worker retries a batch that fails to write: a message that cannot even be
+            # turned into rows would be retried for ever and stall every reader behind it.
+            self._dead(topic, payload, now, "unprocessable", f"{type(exc).__name__}: {exc}")
 
     def _add_reads(
         self, topic: str, payload: bytes, now: datetime, warehouse_code: str, reader_id: str
@@ -72,9 +81,18 @@ class Batch:
             detail = f"reads of {sorted(strangers)[:3]} on the topic of {reader_id}"
             self._dead(topic, payload, now, "reader_mismatch", detail)
             return
+        ahead = [r for r in batch.reads if r.seen_at_utc() > now + self.max_future_skew]
+        if ahead:
+            detail = (
+                f"{len(ahead)} read(s) seen after now + {self.max_future_skew}, "
+                f"first at {ahead[0].seen_at.isoformat()}"
+            )
+            self._dead(topic, payload, now, "clock_skew", detail)
+            return
+        rows: dict[str, dict[str, Any]] = {}
         for read in batch.reads:
             key = read.dedup_key()
-            self.reads[key] = {
+            rows[key] = {
                 "dedup_key": key,
                 "warehouse_code": warehouse_code,
                 "reader_id": reader_id,
@@ -85,6 +103,8 @@ class Batch:
                 "seq": read.seq,
                 "received_at": now,
             }
+        # Added only once every read made a row: a message goes in whole or not at all.
+        self.reads.update(rows)
 
     def _dead(self, topic: str, payload: bytes, now: datetime, reason: str, detail: str) -> None:
         self.dead_letters.append(

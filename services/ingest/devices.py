@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from pledge.epcis import ObjectEvent, bay_of_location, parse_event
-from pledge.epcis_service import CaptureResult, record_event, validate_document
+from pledge.epcis import ObjectEvent, bay_of_location
+from pledge.epcis_service import CaptureResult, parse_events, record_event, validate_document
 from pledge.errors import Forbidden, NotFound
 from pledge.parties import Actor, OrgKind, Role
 from pledge.ports import Context
@@ -96,7 +96,7 @@ def capture_as_device(
             "PUT /warehouses/{warehouse_id}/device-keys/{key_id}",
         )
     validate_document(document)
-    events = [parse_event(doc) for doc in document["epcisBody"]["eventList"]]
+    events = parse_events(document, ctx.now)
     for event in events:
         _check_location(uow, warehouse_id, event)
     result = CaptureResult()

@@ -7,7 +7,9 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from pledge.storable import time_problem
 
 # A reader batches many reads per message; anything bigger is refused before parsing.
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -27,6 +29,15 @@ class TagRead(BaseModel):
     rssi: float | None = Field(default=None, ge=-200, le=50)
     seen_at: AwareDatetime
     seq: int | None = Field(default=None, ge=0)
+
+    @field_validator("seen_at")
+    @classmethod
+    def _exists_in_utc(cls, value: datetime) -> datetime:
+        """A time near year 1 or 9999 whose offset pushes it out of range has no UTC moment."""
+        problem = time_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def canonical_epc(self) -> str:
         """One spelling per tag (hex in upper case), or the dedup key would split on case."""

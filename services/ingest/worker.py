@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from services.ingest.batching import Batch
+from services.ingest.batching import DEFAULT_MAX_FUTURE_SKEW, Batch
 from services.ingest.mqtturl import BrokerAddress
 from services.ingest.readers import (
     DEFAULT_HEARTBEAT_TIMEOUT,
@@ -58,6 +58,8 @@ class WorkerConfig:
     linger_s: float = 0.02
     queue_size: int = 400
     heartbeat_timeout: timedelta = DEFAULT_HEARTBEAT_TIMEOUT
+    # Reads stamped further ahead of the worker's clock are dead-lettered (reason clock_skew).
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
     presence_check_s: float = 5.0
     keepalive_s: int = 30
     protocol: MqttProtocol = MqttProtocol.V5
@@ -247,7 +249,7 @@ class IngestWorker:
             try:
                 with self.engine.connect() as conn:
                     known = known_readers(conn)
-                batch = Batch()
+                batch = Batch(max_future_skew=self.config.max_future_skew)
                 for item in received:
                     batch.add(item.topic, item.payload, now, known)
                 self.stats.reads_new += write_batch(self.engine, batch)

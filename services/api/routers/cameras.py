@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import binascii
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, Security
@@ -100,7 +100,7 @@ class TamperIn(Input):
     at: datetime
     kind: TamperKind
     active: bool
-    measure: float
+    measure: float = Field(allow_inf_nan=False)
     frame_index: int | None = None
     evidence: EvidenceIn | None = None
 
@@ -134,9 +134,15 @@ class LiveCheckOut(Output):
     answered_at: datetime | None
 
 
-def _aware(moment: datetime) -> datetime:
+# A camera worker's clock may run this far ahead of ours; a report from further on is refused.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _aware(moment: datetime, now: datetime) -> datetime:
     if moment.tzinfo is None:
         raise Invalid("naive_time", "times must carry their UTC offset")
+    if moment > now + FUTURE_TOLERANCE:
+        raise Invalid("report_time_in_future", f"at {moment.isoformat()} lies in the future")
     return moment
 
 
@@ -215,7 +221,7 @@ def vision_event(
     report = BayChangeReport(
         body.camera_id,
         body.bay_id,
-        _aware(body.at),
+        _aware(body.at, container.context().now),
         body.kind,
         body.delta,
         body.count_before,
@@ -245,7 +251,7 @@ def vision_tamper(
     container = container_of(request)
     report = TamperReport(
         body.camera_id,
-        _aware(body.at),
+        _aware(body.at, container.context().now),
         body.kind,
         body.active,
         body.measure,
