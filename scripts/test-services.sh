@@ -35,14 +35,8 @@ find_pg_bin() {
 }
 
 install_postgres() {
-    local sudo=()
-    if ! is_root; then
-        command -v sudo >/dev/null 2>&1 || die "PostgreSQL is not installed and we are not root (no sudo)"
-        sudo=(sudo -n)
-    fi
     log "installing PostgreSQL from the Debian packages"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
+    "$ROOT/scripts/apt-install.sh" postgresql
 }
 
 PG_BIN="$(find_pg_bin || true)"
@@ -183,14 +177,8 @@ MQ_USER="ingest"
 
 if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ] \
     || ! command -v mosquitto_pub >/dev/null 2>&1; then
-    mq_sudo=()
-    if ! is_root; then
-        command -v sudo >/dev/null 2>&1 || die "Mosquitto is not installed and we are not root (no sudo)"
-        mq_sudo=(sudo -n)
-    fi
     log "installing Mosquitto from the Debian packages"
-    "${mq_sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    "${mq_sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto mosquitto-clients >&2
+    "$ROOT/scripts/apt-install.sh" mosquitto mosquitto-clients
 fi
 MQ_BIN="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 
