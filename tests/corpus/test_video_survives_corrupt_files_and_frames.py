@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
+from tests.polling import wait_for
 from tests.vision.scenery import Recorder
 from vision.config import CameraConfig, TamperThresholds
 from vision.sources import OpenCVSource, SourceState
@@ -140,16 +141,6 @@ def bad_frames(camera_id: str) -> float:
     """The pledgewatch_bad_frames counter of one camera."""
     found = REGISTRY.get_sample_value("pledgewatch_bad_frames_total", {"camera": camera_id})
     return found or 0.0
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
-    """Poll until the condition holds or time runs out."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def config(camera_id: str, url: str, **kw: object) -> CameraConfig:

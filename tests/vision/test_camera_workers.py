@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from tests.polling import wait_for
 from tests.vision.mjpeg_server import MjpegCamera
 from tests.vision.scenery import Recorder, noisy, scene, write_clip
 from vision.config import CameraConfig, TamperThresholds
@@ -32,16 +31,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     frames = [noisy(base, rng) for _ in range(20)]
     return write_clip(tmp_path_factory.mktemp("clips") / "still.mp4", frames, 10.0)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
-    """Poll until the condition holds or time runs out."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def config(camera_id: str, url: str, **kw: object) -> CameraConfig:
