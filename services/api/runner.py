@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,12 +12,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from pledge.parties import Actor
-from services.api.idempotency import Idempotency, body_hash, check_key
+from services.api.idempotency import Idempotency, body_hash, check_key, fence
 from services.api.schemas import CommandOut
 from services.ledger.tables import LedgerCommand
 from services.uow import SqlUnitOfWork
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 def container_of(request: Request) -> Any:
@@ -30,10 +32,16 @@ def act(
     """Run a use case in its own unit of work; returns its result and the commands it queued."""
     container = container_of(request)
     with SqlUnitOfWork.start(container.session_factory) as uow:
+        # A request holding an Idempotency-Key marks it applied in the same commit as its effect.
+        fence(uow.session)
         result = use_case(uow, *args, **kwargs)
         commands = list(uow.ledger.enqueued)
     if commands:
-        container.pump()
+        try:
+            container.pump()
+        except Exception:
+            # The effect and its commands are committed; the outbox worker submits them later.
+            log.warning("ledger pump after a request failed; the outbox will retry", exc_info=True)
     return result, commands
 
 

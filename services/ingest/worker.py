@@ -22,6 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -191,7 +192,15 @@ class IngestWorker:
             log.error("broker refused the ingest worker: %s", reason)
             return
         self._generation += 1
-        if not flags.session_present:
+        if self.config.protocol is MqttProtocol.V5:
+            # Subscribe on every connect, even to a session the broker says it kept: Mosquitto
+            # 2.0 restores sessions but not their shared subscriptions after a restart, and the
+            # worker would wait forever. Retained statuses come only with a new subscription.
+            options = SubscribeOptions(
+                qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB
+            )
+            client.subscribe(self.config.topic_filter(), options=options)
+        elif not flags.session_present:
             client.subscribe(self.config.topic_filter(), qos=1)
         log.info(
             "ingest worker connected to %s (session present: %s)",

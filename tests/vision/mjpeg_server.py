@@ -1,9 +1,10 @@
-"""A real HTTP MJPEG camera on loopback that can be made to die mid-stream."""
+"""Real HTTP MJPEG cameras on loopback: one server, fed by whatever picture a test needs."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
@@ -12,38 +13,36 @@ import numpy as np
 from tests.vision.scenery import noisy, scene
 
 
-class MjpegCamera:
-    """Serves `multipart/x-mixed-replace` JPEGs at `fps` until `die()` is called."""
+class MjpegServer:
+    """Serves `multipart/x-mixed-replace` JPEGs from `next_jpeg` at `fps` to every viewer."""
 
-    def __init__(self, fps: float = 10.0, seed: int = 2) -> None:
+    def __init__(self, next_jpeg: Callable[[], bytes], fps: float) -> None:
         self.fps = fps
-        self.base = scene(seed)
         self.alive = threading.Event()
         self.alive.set()
         self.sent = 0
-        camera = self
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
+            """One viewer's endless multipart stream."""
+
             def do_GET(self) -> None:
+                """Stream pictures until the viewer or the camera goes away."""
                 self.send_response(200)
                 self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
                 self.end_headers()
-                rng = np.random.default_rng(0)
-                while camera.alive.is_set():
-                    ok, buf = cv2.imencode(".jpg", noisy(camera.base, rng))
-                    assert ok
-                    head = (
-                        f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(buf)}\r\n\r\n"
-                    )
+                while server.alive.is_set():
+                    jpeg = next_jpeg()
+                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}"
                     try:
-                        self.wfile.write(head.encode() + buf.tobytes() + b"\r\n")
+                        self.wfile.write(head.encode() + b"\r\n\r\n" + jpeg + b"\r\n")
                     except OSError:
                         return
-                    camera.sent += 1
-                    time.sleep(1 / camera.fps)
+                    server.sent += 1
+                    time.sleep(1 / server.fps)
 
             def log_message(self, *args: object) -> None:
-                pass
+                """Keep the test output quiet."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -56,3 +55,18 @@ class MjpegCamera:
         self.alive.clear()
         self.server.shutdown()
         self.server.server_close()
+
+
+class MjpegCamera(MjpegServer):
+    """A still scene with sensor noise, at `fps`, until `die()` is called."""
+
+    def __init__(self, fps: float = 10.0, seed: int = 2) -> None:
+        self.base = scene(seed)
+        rng = np.random.default_rng(0)
+
+        def next_jpeg() -> bytes:
+            ok, buf = cv2.imencode(".jpg", noisy(self.base, rng))
+            assert ok
+            return bytes(buf.tobytes())
+
+        super().__init__(next_jpeg, fps)
