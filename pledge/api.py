@@ -104,24 +104,36 @@ def list_commodities(actor: ActorDep, request: Request) -> Any:
 
 
 @router.post("/lots", status_code=202, response_model=ReceivedOut)
-def receive_lot(body: LotIn, actor: ActorDep, request: Request) -> Any:
-    """Book goods in and issue their warehouse receipt on the ledger."""
-    receipt, commands = perform(
-        request,
-        service.receive_lot,
-        actor,
-        body.bay_id,
-        body.commodity_code,
-        body.quantity,
-        body.epcs,
-        body.depositor_org_id,
-    )
+def receive_lot(
+    body: LotIn, actor: ActorDep, request: Request, idempotency_key: IdemKey = None
+) -> Any:
+    """Book goods in and issue their warehouse receipt on the ledger (Idempotency-Key advised)."""
 
-    def fresh(uow: SqlUnitOfWork) -> Any:
-        return {"lot": uow.lots.get(receipt.lot_id), "receipt": uow.receipts.get(receipt.id)}
+    def produce() -> tuple[int, Any]:
+        receipt, commands = perform(
+            request,
+            service.receive_lot,
+            actor,
+            body.bay_id,
+            body.commodity_code,
+            body.quantity,
+            body.epcs,
+            body.depositor_org_id,
+        )
 
-    out = read(request, fresh)
-    return {**out, "commands": commands_out(request, commands)}
+        def fresh(uow: SqlUnitOfWork) -> Any:
+            return {"lot": uow.lots.get(receipt.lot_id), "receipt": uow.receipts.get(receipt.id)}
+
+        out = ReceivedOut.model_validate(
+            {**read(request, fresh), "commands": commands_out(request, commands)}
+        )
+        return 202, out.model_dump(mode="json")
+
+    # A retried booking without a key would issue a second receipt for the same goods (tagged
+    # goods are refused as already in stock; untagged ones are not): a key makes retries safe.
+    if idempotency_key is None:
+        return produce()[1]
+    return idempotent(request, actor, idempotency_key, body.model_dump(), produce)
 
 
 def _visible_lots(uow: SqlUnitOfWork, actor: Actor) -> list[Any]:

@@ -22,6 +22,7 @@ from tests.api.story_steps import (
     release_order,
     repaid_in_part,
     shared_world,
+    site,
 )
 
 MONEY_MOVING = {
@@ -30,7 +31,17 @@ MONEY_MOVING = {
     ("POST", "/loans/{loan_id}/release-orders"),
     ("POST", "/lots/{lot_id}/releases"),
 }
-EFFECTS = ("repayments", "release_orders", "movements", "ledger_commands", "idempotency_keys")
+# Booking goods in takes a key too, optionally: it issues a receipt, the thing never to double.
+KEY_OPTIONAL = {("POST", "/lots")}
+EFFECTS = (
+    "lots",
+    "receipts",
+    "repayments",
+    "release_orders",
+    "movements",
+    "ledger_commands",
+    "idempotency_keys",
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +72,9 @@ def as_who(world: World, name: str) -> dict[str, str]:
     }[name]
 
 
-def test_the_routes_that_take_an_idempotency_key_are_the_money_moving_ones(shared: World) -> None:
+def test_the_routes_that_take_an_idempotency_key_are_money_moving_or_issue_receipts(
+    shared: World,
+) -> None:
     doc = shared.client.get("/openapi.json").json()
     keyed = {
         (method.upper(), path)
@@ -69,7 +82,7 @@ def test_the_routes_that_take_an_idempotency_key_are_the_money_moving_ones(share
         for method, operation in operations.items()
         if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
     }
-    assert keyed == MONEY_MOVING
+    assert keyed == MONEY_MOVING | KEY_OPTIONAL
 
 
 @pytest.mark.parametrize("name", ["disburse", "repayment", "release order", "lot release"])
@@ -286,3 +299,24 @@ def test_concurrent_repayments_under_different_keys_never_book_more_than_is_owed
         if booked[-1] > owed[-1]:
             break
     assert booked == owed
+
+
+def test_replaying_a_lot_booking_with_a_key_issues_one_receipt(service) -> None:
+    client, who = service.client, parties(service)
+    where = site(client, who.wh)
+    # Untagged goods: nothing but the key tells a retry from a second delivery.
+    body = {
+        "bay_id": where.bay["id"],
+        "commodity_code": "STEEL-COIL",
+        "quantity": "12",
+        "epcs": [],
+        "depositor_org_id": "acme",
+    }
+    headers = {**who.wh, "Idempotency-Key": "lot-1"}
+    out, added = replay(client, "/lots", headers, body, service)
+    assert added["lots"] == added["receipts"] == added["idempotency_keys"] == 1
+    assert out["receipt"]["status"] == "issued"
+    # Without a key the booking still works, and each call is a delivery of its own.
+    before = counts(service, *EFFECTS)
+    expect(client.post("/lots", headers=who.wh, json=body), 202)
+    assert counts(service, *EFFECTS)["receipts"] == before["receipts"] + 1
