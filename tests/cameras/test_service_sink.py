@@ -120,3 +120,38 @@ def test_a_report_refused_for_good_is_set_aside_and_does_not_block_the_next(
     assert sink.pending() == 0 and sink.sent == 1
     assert len(list((tmp_path / "spool" / "rejected").glob("*.json"))) == 1
     assert len(alerts_of(service, who.bank1, "unauthorised_movement")) == 1
+
+
+def test_a_report_sent_again_after_its_answer_was_lost_counts_as_sent_not_refused(
+    sqlite_service: Any, api_later: tuple[_Api, int], tmp_path: Path
+) -> None:
+    service = sqlite_service
+    who = parties(service)
+    world = watched_deal(service, who)
+    api, port = api_later
+    spool = tmp_path / "spool"
+    sink = ServiceSink(
+        f"http://127.0.0.1:{port}",
+        world.device["X-API-Key"],
+        EvidenceMaker(WorkerKey.generate()),
+        spool,
+        timeout=2.0,
+        retry_every=60,
+    )
+    try:
+        change, frame, _ = removal(world)
+        sink.bay_changed(change, frame)
+        [spooled] = list(spool.glob("*.json"))
+        kept = spooled.read_bytes()
+        api.start()
+        assert sink.flush() == 1
+        # The API stored it, but the worker never saw the answer: the spool still holds it.
+        spooled.write_bytes(kept)
+
+        assert sink.flush() == 1
+    finally:
+        sink.close()
+
+    assert sink.pending() == 0 and sink.sent == 2
+    assert not (spool / "rejected").exists()
+    assert len(alerts_of(service, who.bank1, "unauthorised_movement")) == 1
