@@ -21,6 +21,9 @@ import pytest
 
 from tests.service_gate import service_missing
 
+# A long suite: CI runs it; `-m "not slow"` leaves it out while working on something else.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 REPORT = REPO / "bench" / "report.py"
 PG_URL_ENV = "PLEDGEWATCH_TEST_PG_URL"

@@ -24,6 +24,9 @@ from tests.faults.backends import Backends, wait_until
 from tests.faults.harness import FaultRun, Outcome, prepare, run_fault
 from tests.faults.report import record
 
+# A long suite: CI runs it; `-m "not slow"` leaves it out while working on something else.
+pytestmark = pytest.mark.slow
+
 
 def _count(engine: Engine, query: Select[Any]) -> int:
     with engine.connect() as conn:

@@ -24,6 +24,9 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api.story_steps import World, shared_world
 
+# A long suite: CI runs it; `-m "not slow"` leaves it out while working on something else.
+pytestmark = pytest.mark.slow
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_FIELDS = ("type", "title", "code", "detail")
 # The readiness probe's contract is to answer 503 while a dependency (here: the broker, which the
