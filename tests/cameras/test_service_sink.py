@@ -57,6 +57,17 @@ def api_later(sqlite_service: Any) -> Iterator[tuple[_Api, int]]:
         api.stop()
 
 
+def sink_for(world: Any, port: int, spool: Path, **options: float) -> ServiceSink:
+    """A sink posting as the world's camera device to the API on port, spooling to spool."""
+    return ServiceSink(
+        f"http://127.0.0.1:{port}",
+        world.device["X-API-Key"],
+        EvidenceMaker(WorkerKey.generate()),
+        spool,
+        **options,
+    )
+
+
 def test_reports_made_while_the_api_is_down_are_delivered_when_it_comes_back(
     sqlite_service: Any, api_later: tuple[_Api, int], tmp_path: Path
 ) -> None:
@@ -64,14 +75,7 @@ def test_reports_made_while_the_api_is_down_are_delivered_when_it_comes_back(
     who = parties(service)
     world = watched_deal(service, who)
     api, port = api_later
-    sink = ServiceSink(
-        f"http://127.0.0.1:{port}",
-        world.device["X-API-Key"],
-        EvidenceMaker(WorkerKey.generate()),
-        tmp_path / "spool",
-        timeout=2.0,
-        retry_every=0.2,
-    )
+    sink = sink_for(world, port, tmp_path / "spool", timeout=2.0, retry_every=0.2)
     try:
         change, frame, ring = removal(world)
         for shot in ring.until(frame)[:-1]:
@@ -102,13 +106,7 @@ def test_a_report_refused_for_good_is_set_aside_and_does_not_block_the_next(
     world = watched_deal(service, who)
     api, port = api_later
     api.start()
-    sink = ServiceSink(
-        f"http://127.0.0.1:{port}",
-        world.device["X-API-Key"],
-        EvidenceMaker(WorkerKey.generate()),
-        tmp_path / "spool",
-        retry_every=60,
-    )
+    sink = sink_for(world, port, tmp_path / "spool", retry_every=60)
     try:
         change, frame, _ = removal(world)
         unknown_bay = type(change)(**{**change.__dict__, "bay_id": "0" * 32})
@@ -130,14 +128,7 @@ def test_a_report_sent_again_after_its_answer_was_lost_counts_as_sent_not_refuse
     world = watched_deal(service, who)
     api, port = api_later
     spool = tmp_path / "spool"
-    sink = ServiceSink(
-        f"http://127.0.0.1:{port}",
-        world.device["X-API-Key"],
-        EvidenceMaker(WorkerKey.generate()),
-        spool,
-        timeout=2.0,
-        retry_every=60,
-    )
+    sink = sink_for(world, port, spool, timeout=2.0, retry_every=60)
     try:
         change, frame, _ = removal(world)
         sink.bay_changed(change, frame)

@@ -8,7 +8,7 @@ step completes, and (when the vision worker was hit) a live check asked afterwar
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +22,10 @@ from services.ingest.mqtturl import BrokerAddress
 from services.scheduler_tables import JobRun
 from services.seed import seed_demo
 from tests.faults import checks
-from tests.faults.backends import wait_until
+from tests.faults.backends import Backends, wait_until
 from tests.faults.camera import SynthCamera
 from tests.faults.load import LiveChecks, LoanTraffic, ReadPublisher
-from tests.faults.report import FaultRow
+from tests.faults.report import FaultRow, record
 from tests.faults.stack import PARTS, FaultStack
 from tests.faults.world import BAY_READER, GATE_READER, Parties, World, build_world, sign_in
 from tests.faults.world import register_readers as register
@@ -102,6 +102,31 @@ def prepare(
     traffic = LoanTraffic(who.bank, who.sme, who.wh, world.plans)
     live = LiveChecks(who.bank, world.watch_bay_id)
     return FaultRun(stack, engine, camera, who, world, reads, traffic, live)
+
+
+def loaded_run(backends: Backends, tmp_path: Path, share_group: bool = True) -> Iterator[FaultRun]:
+    """A prepared run on the test's private back-ends; afterwards its load and parts stop."""
+    broker = backends.broker
+    run = prepare(
+        backends.deployment,
+        backends.engine,
+        broker.url,
+        broker.worker,
+        broker.readers,
+        tmp_path / "evidence",
+        share_group=share_group,
+    )
+    try:
+        yield run
+    finally:
+        run.close()
+        backends.stop_parts()
+
+
+def assert_survived(nodeid: str, outcome: Outcome) -> None:
+    """Record the fault's row for the summary, then fail with its findings if any."""
+    record(nodeid, outcome.row)
+    assert not outcome.findings, "\n".join(outcome.findings) + "\n" + outcome.log_tail
 
 
 def _stored(run: FaultRun) -> int:

@@ -20,8 +20,7 @@ from chaincode.devnet.layout import ORGS, Layout
 from chaincode.devnet.network import ORDERER, Network, peer_name, saved_ports
 from tests.fabric.conftest import fabric_layout, fabric_network  # noqa: F401 - the network
 from tests.faults.backends import Backends, wait_until
-from tests.faults.harness import FaultRun, prepare, run_fault
-from tests.faults.report import record
+from tests.faults.harness import FaultRun, assert_survived, loaded_run, run_fault
 
 pytestmark = pytest.mark.fabric
 
@@ -65,20 +64,7 @@ def loaded_on_fabric(
             "PLEDGEWATCH_LEDGER__FABRIC_CONNECTION": str(fabric_layout.connection_file),
         }
     )
-    broker = backends.broker
-    run = prepare(
-        backends.deployment,
-        backends.engine,
-        broker.url,
-        broker.worker,
-        broker.readers,
-        tmp_path / "evidence",
-    )
-    try:
-        yield run
-    finally:
-        run.close()
-        backends.stop_parts()
+    yield from loaded_run(backends, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -101,5 +87,4 @@ def test_a_fabric_node_killed_under_load_loses_no_command(
         lambda: _restart_node(fabric_layout, node),
         touched=(f"fabric {node}",),
     )
-    record(request.node.nodeid, outcome.row)
-    assert not outcome.findings, "\n".join(outcome.findings) + "\n" + outcome.log_tail
+    assert_survived(request.node.nodeid, outcome)

@@ -21,8 +21,7 @@ from services.api.idempotency import IN_PROGRESS, IdempotencyRecord
 from services.cameras.tables import LiveCheckRow
 from services.scheduler_tables import JobRun
 from tests.faults.backends import Backends, wait_until
-from tests.faults.harness import FaultRun, Outcome, prepare, run_fault
-from tests.faults.report import record
+from tests.faults.harness import FaultRun, assert_survived, loaded_run, run_fault
 
 # A long suite: CI runs it; `-m "not slow"` leaves it out while working on something else.
 pytestmark = pytest.mark.slow
@@ -53,39 +52,16 @@ AIM: dict[str, tuple[str, Select[Any]]] = {
 }
 
 
-def _assert_survived(request: pytest.FixtureRequest, outcome: Outcome) -> None:
-    record(request.node.nodeid, outcome.row)
-    assert not outcome.findings, "\n".join(outcome.findings) + "\n" + outcome.log_tail
-
-
-def _loaded(backends: Backends, tmp_path: Path, share_group: bool) -> Iterator[FaultRun]:
-    broker = backends.broker
-    run = prepare(
-        backends.deployment,
-        backends.engine,
-        broker.url,
-        broker.worker,
-        broker.readers,
-        tmp_path / "evidence",
-        share_group=share_group,
-    )
-    try:
-        yield run
-    finally:
-        run.close()
-        backends.stop_parts()
-
-
 @pytest.fixture
 def loaded(backends: Backends, tmp_path: Path) -> Iterator[FaultRun]:
     """The whole deployment on its private back-ends, with its load ready to start."""
-    yield from _loaded(backends, tmp_path, share_group=True)
+    yield from loaded_run(backends, tmp_path, share_group=True)
 
 
 @pytest.fixture
 def loaded_one_session(backends: Backends, tmp_path: Path) -> Iterator[FaultRun]:
     """The same, with the ingest worker on a plain (not shared) persistent subscription."""
-    yield from _loaded(backends, tmp_path, share_group=False)
+    yield from loaded_run(backends, tmp_path, share_group=False)
 
 
 KILLED = ("api", "ingest", "vision", "scheduler", "outbox")
@@ -105,7 +81,7 @@ def test_a_part_killed_under_load_restarts_and_nothing_is_lost_or_doubled(
         loaded.stack.restart(part)
 
     outcome = run_fault(loaded, "kill -9", part, kill_and_restart, touched=(part,))
-    _assert_survived(request, outcome)
+    assert_survived(request.node.nodeid, outcome)
 
 
 @pytest.mark.fault("restart", "postgresql")
@@ -119,7 +95,7 @@ def test_a_postgresql_restart_under_load_is_ridden_out_by_every_part(
         backends.postgres.start()
 
     outcome = run_fault(loaded, "restart", "postgresql", restart, touched=("postgresql",))
-    _assert_survived(request, outcome)
+    assert_survived(request.node.nodeid, outcome)
 
 
 @pytest.mark.fault("restart", "mosquitto")
@@ -137,4 +113,4 @@ def test_a_mosquitto_restart_under_load_loses_no_acknowledged_read(
         backends.broker.start()
 
     outcome = run_fault(loaded, "restart", "mosquitto", restart, touched=("mosquitto",))
-    _assert_survived(request, outcome)
+    assert_survived(request.node.nodeid, outcome)
