@@ -21,6 +21,7 @@ class AlertType(StrEnum):
     CAMERA_OFFLINE = "camera_offline"
     RECONCILIATION_MISMATCH = "reconciliation_mismatch"
     MARGIN_CALL = "margin_call"
+    LEDGER_MISMATCH = "ledger_mismatch"
 
 
 class Severity(StrEnum):

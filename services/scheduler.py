@@ -31,6 +31,8 @@ from services.bootstrap import Container
 from services.ingest.monitoring import revalue_for_monitoring
 from services.ingest.movement import check_movements
 from services.leader import LeaderLock
+from services.ledger.audit import audit_ledger, persisting
+from services.ledger.audit_alerts import raise_audit_alerts
 from services.notify.jobs import deliver_webhooks_job, escalate_job
 from services.scheduler_tables import JobRun, ScheduledJob
 from services.uow import SqlUnitOfWork
@@ -45,6 +47,9 @@ def accrue_job(container: Container) -> int:
     if booked:
         log.info("booked %d loan-days of interest", booked)
     return booked
+
+
+PUMP_SECONDS = 2.0
 
 
 def reconcile_job(container: Container) -> int:
@@ -78,6 +83,27 @@ def monitoring_job(container: Container) -> int:
         # The snapshot is kept only after a successful run, so the next run sees the change again.
         log.exception("revaluation after monitoring changes failed")
         return 0
+
+
+def ledger_audit_job(container: Container, recheck_after: float = 2 * PUMP_SECONDS) -> int:
+    """Compare the database with the ledger; alert each organisation whose records differ."""
+    try:
+        if container.ledger is None:
+            container.connect_ledger()
+        assert container.ledger is not None
+        report = audit_ledger(container.session_factory, container.ledger)
+        if report.differences:
+            # Only what still differs a couple of pumps later is alerted (see `persisting`).
+            time.sleep(recheck_after)
+            again = audit_ledger(container.session_factory, container.ledger)
+            report = persisting(report, again)
+    except Exception:
+        # An unreachable ledger is the readiness probe's and the outbox metrics' to report.
+        log.exception("the ledger audit could not run")
+        return 0
+    if report.differences:
+        log.error("the ledger audit found %d difference(s)", len(report.differences))
+    return len(raise_audit_alerts(container.session_factory, container.context().now, report))
 
 
 def pump_job(container: Container) -> None:
@@ -114,7 +140,6 @@ class JobSpec:
         return datetime.fromtimestamp(epoch - (epoch % self.every_s), tz=UTC)
 
 
-PUMP_SECONDS = 2.0
 JOBS: tuple[JobSpec, ...] = (
     # Accrual books every day up to yesterday, so one run after an outage catches all up.
     JobSpec("accrue", accrue_job, daily_at=clock_time(0, 5)),
@@ -126,6 +151,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("monitoring-revalue", monitoring_job, every_s=30),
     JobSpec("escalate-alerts", escalate_job, every_s=60),
     JobSpec("deliver-webhooks", deliver_webhooks_job, every_s=PUMP_SECONDS),
+    # Every subject is read back from the ledger: hourly keeps the cost small and drift short.
+    JobSpec("ledger-audit", ledger_audit_job, every_s=3600),
 )
 
 

@@ -49,6 +49,8 @@ class Difference:
     subject: str
     db: str
     ledger: str
+    # The organisation whose record differs (empty: every organisation, e.g. a broken chain).
+    org_id: str = ""
 
 
 @dataclass
@@ -78,14 +80,14 @@ def audit_ledger(session_factory: Callable[[], Session], ledger: LedgerPort) -> 
     """Compare the database with the ledger; see the module docstring for what is checked."""
     report = AuditReport()
     with session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # One snapshot for every read below, so a command and the record it changes agree.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         commands = list(session.scalars(select(LedgerCommand)))
         checkpoint_row = session.get(LedgerCheckpoint, "service")
         msp_of = {org.id: org.msp_id for org in session.scalars(select(Org))}
-        receipt_rows = session.execute(
-            select(
-                receipts.c.id, receipts.c.status, receipts.c.loan_id, receipts.c.warehouse_org_id
-            )
-        ).all()
+        r = receipts.c
+        receipt_rows = session.execute(select(r.id, r.status, r.loan_id, r.warehouse_org_id)).all()
         order_rows = session.execute(
             select(release_orders.c.id, release_orders.c.status, release_orders.c.bank_org_id)
         ).all()
@@ -98,12 +100,15 @@ def audit_ledger(session_factory: Callable[[], Session], ledger: LedgerPort) -> 
     _check_commands(report, commands, ledger, checkpoint)
 
     state = _StateCheck(report, ledger, in_flight, commands)
-    for r in receipt_rows:
-        state.receipt(r.id, ReceiptStatus(r.status), r.loan_id, msp_of.get(r.warehouse_org_id, ""))
-    for o in order_rows:
-        state.order(o.id, OrderStatus(o.status), msp_of.get(o.bank_org_id, ""))
+    for row in receipt_rows:
+        owner = _Owner(row.warehouse_org_id, msp_of.get(row.warehouse_org_id, ""))
+        state.receipt(row.id, ReceiptStatus(row.status), row.loan_id, owner)
+    for order in order_rows:
+        owner = _Owner(order.bank_org_id, msp_of.get(order.bank_org_id, ""))
+        state.order(order.id, OrderStatus(order.status), owner)
     for loan in loan_rows:
-        state.loan(loan.id, LoanStatus(loan.status), msp_of.get(loan.bank_org_id, ""))
+        owner = _Owner(loan.bank_org_id, msp_of.get(loan.bank_org_id, ""))
+        state.loan(loan.id, LoanStatus(loan.status), owner)
 
     verdict = ledger.verify()
     report.checked["blocks"] = verdict.blocks
@@ -112,6 +117,15 @@ def audit_ledger(session_factory: Callable[[], Session], ledger: LedgerPort) -> 
             Difference("chain", f"block {verdict.first_broken}", "", verdict.reason)
         )
     return report
+
+
+def persisting(first: AuditReport, second: AuditReport) -> AuditReport:
+    """The second audit keeping only the differences the first found too."""
+    # Traffic between an audit's database read and its ledger read can make a record differ for
+    # a moment; a difference found twice, the same on both sides, is not such a moment.
+    seen = set(first.differences)
+    kept = [d for d in second.differences if d in seen]
+    return AuditReport(kept, second.unsettled, second.checked)
 
 
 def _check_commands(
@@ -131,24 +145,32 @@ def _check_commands(
             report.differences.append(
                 Difference("duplicate_tx", tx_id, "one transaction", f"on chain {count} times")
             )
-    effects: Counter[tuple[str, str]] = Counter()
+    effects: Counter[tuple[str, str, str]] = Counter()
     for command in commands:
         subject = f"{command.subject_type} {command.subject_id} ({command.fn})"
         if command.status == CONFIRMED:
-            effects[(command.fn, _canonical(command.args))] += 1
+            effects[(command.fn, _canonical(command.args), command.org_id)] += 1
             if command.tx_id not in on_chain:
                 report.differences.append(
-                    Difference("missing_tx", subject, f"confirmed {command.tx_id}", "absent")
+                    Difference(
+                        "missing_tx",
+                        subject,
+                        f"confirmed {command.tx_id}",
+                        "absent",
+                        command.org_id,
+                    )
                 )
         elif command.tx_id in on_chain and block_of[command.tx_id] <= checkpoint:
             # The listener passed this block without confirming the command: an event was lost.
             report.differences.append(
-                Difference("unconfirmed_tx", subject, command.status, "committed")
+                Difference("unconfirmed_tx", subject, command.status, "committed", command.org_id)
             )
-    for (fn, args), count in effects.items():
+    for (fn, args, org_id), count in effects.items():
         if count > 1:
             report.differences.append(
-                Difference("duplicate_command", f"{fn} {args[:120]}", f"{count} commands", "")
+                Difference(
+                    "duplicate_command", f"{fn} {args[:120]}", f"{count} commands", "", org_id
+                )
             )
 
 
@@ -180,76 +202,75 @@ class _StateCheck:
             if isinstance(written, str):
                 self._commitment[command.subject_id] = written
 
-    def receipt(self, rid: str, status: ReceiptStatus, loan_id: str | None, msp: str) -> None:
+    def receipt(self, rid: str, status: ReceiptStatus, loan_id: str | None, owner: _Owner) -> None:
         """Receipt status (and the loan it secures) against the ledger's record."""
-        settled, found = self._fetch("receipt", rid, "get_receipt", {"receipt_id": rid}, msp)
+        settled, found = self._fetch("receipt", rid, "get_receipt", {"receipt_id": rid}, owner)
         if not settled:
             return
         if status in _RECEIPT_OFF_CHAIN:
-            self._absent("receipt", rid, status.value, found)
+            self._absent("receipt", rid, status.value, found, owner)
             return
-        db = f"{status.value} loan={loan_id or '-'}"
-        if status is ReceiptStatus.ISSUED:
-            # A receipt back in stock keeps no loan in the database; the ledger drops it too.
-            db = f"{status.value} loan=-"
-        seen = (
-            "absent" if found is None else f"{found['status']} loan={found.get('loan_id') or '-'}"
-        )
-        self._same("receipt", rid, db, seen)
+        # A receipt back in stock keeps no loan in the database; the ledger drops it too.
+        shown_loan = "-" if status is ReceiptStatus.ISSUED else loan_id or "-"
+        db = f"{status.value} loan={shown_loan}"
+        self._same("receipt", rid, db, _receipt_view(found), owner)
 
-    def order(self, oid: str, status: OrderStatus, msp: str) -> None:
+    def order(self, oid: str, status: OrderStatus, owner: _Owner) -> None:
         """Release order status against the ledger's record."""
-        settled, found = self._fetch(
-            "release_order", oid, "get_release_order", {"order_id": oid}, msp
-        )
+        args = {"order_id": oid}
+        settled, found = self._fetch("release_order", oid, "get_release_order", args, owner)
         if not settled:
             return
         if status in _ORDER_OFF_CHAIN:
-            self._absent("release_order", oid, status.value, found)
+            self._absent("release_order", oid, status.value, found, owner)
             return
-        self._same("release_order", oid, status.value, _status(found))
+        self._same("release_order", oid, status.value, _status(found), owner)
 
-    def loan(self, lid: str, status: LoanStatus, msp: str) -> None:
+    def loan(self, lid: str, status: LoanStatus, owner: _Owner) -> None:
         """Loan status and terms commitment against the ledger's record."""
-        settled, found = self._fetch("loan", lid, "get_loan", {"loan_id": lid}, msp)
+        settled, found = self._fetch("loan", lid, "get_loan", {"loan_id": lid}, owner)
         if not settled:
             return
         if status in _LOAN_OFF_CHAIN:
-            self._absent("loan", lid, status.value, found)
+            self._absent("loan", lid, status.value, found, owner)
             return
-        self._same("loan", lid, status.value, _status(found))
-        if found is not None and found.get("commitment") != self._commitment.get(lid):
-            self._report.differences.append(
-                Difference(
-                    "loan_commitment",
-                    lid,
-                    str(self._commitment.get(lid)),
-                    str(found.get("commitment")),
-                )
-            )
+        self._same("loan", lid, status.value, _status(found), owner)
+        if found is not None:
+            written = str(self._commitment.get(lid))
+            self._same("loan_commitment", lid, written, str(found.get("commitment")), owner)
 
     def _fetch(
-        self, kind: str, subject: str, fn: str, args: dict[str, str], msp: str
+        self, kind: str, subject: str, fn: str, args: dict[str, str], owner: _Owner
     ) -> tuple[bool, dict[str, Any] | None]:
         """(False, None) while the subject has commands in flight; else (True, ledger record)."""
         if (kind, subject) in self._in_flight:
             return False, None
         self._report.checked[kind] += 1
         try:
-            found = self._ledger.evaluate(fn, args, msp)
+            found = self._ledger.evaluate(fn, args, owner.msp_id)
         except Rejected as exc:
             if exc.code in _NOT_FOUND:
                 return True, None
             raise
         return True, found if isinstance(found, dict) else None
 
-    def _absent(self, kind: str, subject: str, db: str, found: dict[str, Any] | None) -> None:
+    def _absent(
+        self, kind: str, subject: str, db: str, found: dict[str, Any] | None, owner: _Owner
+    ) -> None:
         if found is not None:
-            self._report.differences.append(Difference(kind, subject, db, _status(found)))
+            self._same(kind, subject, db, _status(found), owner)
 
-    def _same(self, kind: str, subject: str, db: str, ledger: str) -> None:
+    def _same(self, kind: str, subject: str, db: str, ledger: str, owner: _Owner) -> None:
         if db != ledger:
-            self._report.differences.append(Difference(kind, subject, db, ledger))
+            self._report.differences.append(Difference(kind, subject, db, ledger, owner.org_id))
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """The organisation that holds a record, and the MSP id it reads the ledger as."""
+
+    org_id: str
+    msp_id: str
 
 
 def _receipt_view(found: dict[str, Any] | None) -> str:

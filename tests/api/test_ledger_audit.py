@@ -8,10 +8,12 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select, text, update
 
+from pledge.alert_tables import alerts
 from pledge.tables import receipts
 from services.demo import play
-from services.ledger.audit import audit_ledger
+from services.ledger.audit import AuditReport, Difference, audit_ledger, persisting
 from services.ledger.tables import LedgerCommand
+from services.scheduler import ledger_audit_job
 
 
 def audited(service: Any) -> Any:
@@ -124,3 +126,45 @@ def test_a_committed_transaction_the_listener_never_confirmed_is_reported(servic
     assert [(d.kind, d.db, d.ledger) for d in report.differences] == [
         ("unconfirmed_tx", "submitted", "committed")
     ]
+
+
+def test_the_scheduled_audit_alerts_the_organisation_whose_record_differs_once(
+    service: Any,
+) -> None:
+    played(service)
+    container = service.container
+    assert ledger_audit_job(container, recheck_after=0) == 0
+    with container.engine.begin() as conn:
+        free, owner = conn.execute(
+            select(receipts.c.id, receipts.c.warehouse_org_id)
+            .where(receipts.c.status == "issued")
+            .limit(1)
+        ).one()
+        conn.execute(update(receipts).where(receipts.c.id == free).values(status="pledged"))
+
+    assert ledger_audit_job(container, recheck_after=0) == 1
+    # While the difference persists, the next run folds into the open alert.
+    assert ledger_audit_job(container, recheck_after=0) == 1
+
+    with container.engine.connect() as conn:
+        raised = conn.execute(
+            select(alerts.c.org_id, alerts.c.severity, alerts.c.title, alerts.c.detail).where(
+                alerts.c.type == "ledger_mismatch"
+            )
+        ).all()
+    assert len(raised) == 1
+    [(org_id, severity, title, detail)] = raised
+    assert (org_id, severity) == (owner, "critical")
+    assert title == "database and ledger disagree on 1 record(s)"
+    assert f"receipt {free}" in detail and "ledger 'issued loan=-'" in detail
+
+
+def test_only_differences_found_by_both_audits_persist() -> None:
+    moment = Difference("loan", "L1", "active", "closed", "bank1")
+    lasting = Difference("receipt", "R1", "pledged loan=-", "issued loan=-", "northport")
+    moved_on = Difference("loan", "L1", "closed", "defaulted", "bank1")
+
+    kept = persisting(AuditReport([moment, lasting]), AuditReport([lasting, moved_on], 2))
+
+    assert kept.differences == [lasting]
+    assert kept.unsettled == 2
