@@ -181,3 +181,15 @@ def test_ledger_audit_prints_json_and_exits_1_when_the_database_disagrees(cli_db
     assert disagreed.exit_code == 1, disagreed.output
     assert flat(disagreed).count("receipt ") == RECEIPTS
     assert "database 'pledged loan=-', ledger 'issued loan=-'" in flat(disagreed)
+
+
+@pytest.mark.parametrize("command", ["verify", "audit"])
+def test_ledger_commands_on_an_unmigrated_database_exit_2_and_say_so(
+    cli_db: str, command: str
+) -> None:
+    result = run("ledger", command)
+
+    assert result.exit_code == 2, result.output
+    assert "the database cannot be read" in flat(result)
+    assert "pledgewatch db upgrade" in flat(result)
+    assert "Traceback" not in result.output
