@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from loans.model import (
     Price,
@@ -12,6 +12,7 @@ from loans.model import (
 from loans.money import Money
 from loans.ports import LoansUnitOfWork
 from loans.valuing import revalue_bank_loans
+from pledge.clock import ahead_of_clock
 from pledge.errors import Invalid, NotFound
 from pledge.parties import Actor, OrgKind
 from pledge.ports import Context
@@ -59,7 +60,7 @@ def new_price(
     problem = time_problem(when)
     if problem:
         raise Invalid("invalid_timestamp", f"as_of {problem}")
-    if when > ctx.now + timedelta(minutes=5):
+    if ahead_of_clock(when, ctx.now):
         raise Invalid("invalid_timestamp", "as_of lies in the future")
     return Price(new_id(), commodity_code, currency, unit_price.amount, when, source, actor.org_id)
 

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from pledge.anchoring import anchor_event
+from pledge.clock import CLOCK_SKEW, ahead_of_clock
 from pledge.epcis import (
     EPCIS_CONTEXT,
     Action,
@@ -40,9 +41,6 @@ from pledge.model import Movement, MovementKind
 from pledge.parties import Actor, OrgKind, Role
 from pledge.ports import Context, PledgeUnitOfWork
 from pledge.storable import first_problem
-
-# Clocks of capturing systems drift: an event this far ahead of ours is still taken.
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -124,11 +122,11 @@ def parse_events(document: Mapping[str, Any], now: datetime) -> list[ObjectEvent
     """The events of a schema-valid document; none may lie beyond the clock-skew tolerance."""
     events = [parse_event(doc) for doc in document["epcisBody"]["eventList"]]
     for index, event in enumerate(events):
-        if event.event_time > now + FUTURE_TOLERANCE:
+        if ahead_of_clock(event.event_time, now):
             raise Invalid(
                 "event_time_in_future",
                 f"$.epcisBody.eventList[{index}].eventTime lies more than "
-                f"{int(FUTURE_TOLERANCE.total_seconds())} s in the future",
+                f"{int(CLOCK_SKEW.total_seconds())} s in the future",
             )
     return events
 

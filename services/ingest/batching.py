@@ -8,14 +8,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pledge.clock import CLOCK_SKEW, ahead_of_clock
 from services.ingest.payloads import MAX_PAYLOAD_BYTES, parse_read_batch, parse_status
 from services.ingest.topics import Channel, parse_topic
 
 # Dead letters keep the raw bytes, but never more than the payload limit.
 _KEPT_BYTES = MAX_PAYLOAD_BYTES
-# A reader clock this far ahead of ours is still believed. Beyond it a read would keep its tag
-# "present" until that future moment, hiding the goods leaving: the message is dead-lettered.
-DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -27,7 +25,8 @@ class Batch:
     last_seen: dict[str, datetime] = field(default_factory=dict)
     statuses: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     messages: int = 0
-    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
+    # Beyond it a read would keep its tag "present", hiding goods leaving: dead-lettered.
+    max_future_skew: timedelta = CLOCK_SKEW
 
     def add(self, topic: str, payload: bytes, now: datetime, known: dict[str, str] | None) -> None:
         """Route one message; `known` maps reader id to warehouse code (None: accept all)."""
@@ -81,7 +80,9 @@ class Batch:
             detail = f"reads of {sorted(strangers)[:3]} on the topic of {reader_id}"
             self._dead(topic, payload, now, "reader_mismatch", detail)
             return
-        ahead = [r for r in batch.reads if r.seen_at_utc() > now + self.max_future_skew]
+        ahead = [
+            r for r in batch.reads if ahead_of_clock(r.seen_at_utc(), now, self.max_future_skew)
+        ]
         if ahead:
             detail = (
                 f"{len(ahead)} read(s) seen after now + {self.max_future_skew}, "

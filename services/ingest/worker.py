@@ -26,7 +26,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from services.ingest.batching import DEFAULT_MAX_FUTURE_SKEW, Batch
+from pledge.clock import CLOCK_SKEW
+from services.ingest.batching import Batch
 from services.ingest.mqtturl import BrokerAddress
 from services.ingest.readers import (
     DEFAULT_HEARTBEAT_TIMEOUT,
@@ -60,7 +61,7 @@ class WorkerConfig:
     queue_size: int = 400
     heartbeat_timeout: timedelta = DEFAULT_HEARTBEAT_TIMEOUT
     # Reads stamped further ahead of the worker's clock are dead-lettered (reason clock_skew).
-    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
+    max_future_skew: timedelta = CLOCK_SKEW
     presence_check_s: float = 5.0
     keepalive_s: int = 30
     protocol: MqttProtocol = MqttProtocol.V5

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import binascii
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, Security
 from pydantic import Field
 
+from pledge.clock import ahead_of_clock
 from pledge.errors import Invalid
 from pledge.parties import Actor, OrgKind, Role
 from services.api.runner import act, container_of, read
@@ -134,14 +135,10 @@ class LiveCheckOut(Output):
     answered_at: datetime | None
 
 
-# A camera worker's clock may run this far ahead of ours; a report from further on is refused.
-FUTURE_TOLERANCE = timedelta(minutes=5)
-
-
 def _aware(moment: datetime, now: datetime) -> datetime:
     if moment.tzinfo is None:
         raise Invalid("naive_time", "times must carry their UTC offset")
-    if moment > now + FUTURE_TOLERANCE:
+    if ahead_of_clock(moment, now):
         raise Invalid("report_time_in_future", f"at {moment.isoformat()} lies in the future")
     return moment
 
