@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from services.ingest.acl import ReaderAccount
 from services.ingest.readers import register_reader
 from tests.api.story_steps import COIL, PRICE, TERMS, epcs
+from tests.faults.backends import wait_until
 from tests.faults.camera import SynthCamera
 from tests.faults.client import Api
 from tests.faults.load import LoanPlan
@@ -83,7 +84,16 @@ def _receive(who: Parties, bay_id: str, units: int) -> dict[str, Any]:
         "depositor_org_id": "acme",
     }
     out: dict[str, Any] = who.wh.call("POST", "/lots", 202, json=body)
-    assert out["receipt"]["status"] == "issued", out
+    receipt_url = f"/receipts/{out['receipt']['id']}"
+
+    def issued() -> bool:
+        # The outbox process pumps too: it may be the one whose listener confirms the receipt,
+        # a moment after the API answered.
+        out["receipt"] = who.wh.call("GET", receipt_url, 200)
+        assert out["receipt"]["status"] in ("pending", "issued"), out
+        return bool(out["receipt"]["status"] == "issued")
+
+    wait_until(issued, 30, f"receipt {out['receipt']['id']} to be issued")
     return out
 
 
